@@ -1,0 +1,11 @@
+//! Bytes, order and proof: Huiyin's ground state.
+//!
+//! - [`canonical`]: RFC 8785 canonical JSON, the only way a record becomes bytes.
+//! - [`record`]: the recorded event ([`record::Record`]), its leaf hash ([`record::Hash`]).
+//! - [`store`]: the [`store::EventStore`] trait and its SQLite and PostgreSQL backends.
+//! - [`verify`]: re-hashing the log and checking every chain link.
+
+pub mod canonical;
+pub mod record;
+pub mod store;
+pub mod verify;

@@ -1,0 +1,450 @@
+//! The event store: one trait, two backends (SQLite and PostgreSQL), chosen by URL at run time.
+//!
+//! **Invariants** (checked by the shared conformance suite in `tests/store.rs`):
+//! - positions are 0-based and gap-free across the whole log; appends take the ledger head
+//!   under a lock (`BEGIN IMMEDIATE` on SQLite, `SELECT … FOR UPDATE` on PostgreSQL);
+//! - a stream's versions count from 1 with no gaps, enforced by `UNIQUE (stream, version)`;
+//! - `command_id` is unique in the `commands` table: a retry returns the first result;
+//! - the stored bytes are the hashed bytes, and the log table refuses UPDATE and DELETE.
+
+mod postgres;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use serde_json::Value;
+use std::future::Future;
+
+use crate::canonical::CanonicalError;
+use crate::record::{format_recorded_at, seal, Hash, Record, SealedRecord};
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// At most this many events are appended by one command.
+pub const EVENTS_PER_APPEND_MAX: usize = 64;
+
+/// `read_all` fetches the log in pages of this many records, so memory stays bounded.
+pub const READ_PAGE_RECORDS: i64 = 1_000;
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file (the default).
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// What the command that produced some events says about itself; copied onto every record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandMeta {
+    /// The idempotency key.
+    pub command_id: String,
+    /// Digest of what the client sent; a retry with the same id must carry the same digest.
+    pub request_hash: Hash,
+    /// Business time, RFC 3339 with offset.
+    pub at: String,
+    /// Who issued it.
+    pub actor: String,
+    /// In which role.
+    pub role: String,
+}
+
+/// One event to append: its type, data shape version and payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// e.g. `ItemFiled`.
+    pub event_type: String,
+    /// Version of the data shape.
+    pub schema: u32,
+    /// The payload; integers below 2^53 and strings only (no floats).
+    pub data: Value,
+}
+
+/// The events one command decided, for one stream, at the version it was decided against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendRequest {
+    /// `<kind>/<id>`.
+    pub stream: String,
+    /// The stream's version the command saw (0 for a new stream).
+    pub expected_version: u64,
+    /// The command's metadata.
+    pub command: CommandMeta,
+    /// At least one, at most [`EVENTS_PER_APPEND_MAX`].
+    pub events: Vec<NewEvent>,
+}
+
+/// Where one appended record landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// Global position.
+    pub position: u64,
+    /// Version within the stream.
+    pub version: u64,
+    /// Leaf hash of the record.
+    pub hash: Hash,
+}
+
+/// The result of an append, or of an idempotent retry of one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendOutcome {
+    /// The stream written to.
+    pub stream: String,
+    /// One entry per event, in order.
+    pub records: Vec<Appended>,
+    /// True when this was a retry and nothing new was appended.
+    pub replayed: bool,
+}
+
+/// What the store remembers of a command it has appended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandReceipt {
+    /// The digest the command was first sent with.
+    pub request_hash: Hash,
+    /// What it appended.
+    pub outcome: AppendOutcome,
+}
+
+/// A record as stored: its columns and its exact canonical bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    /// Position column.
+    pub position: u64,
+    /// Stream column.
+    pub stream: String,
+    /// Version column.
+    pub version: u64,
+    /// The stored canonical bytes, exactly as hashed.
+    pub canonical: Vec<u8>,
+    /// The stored leaf hash.
+    pub hash: Hash,
+    /// The stored link to the previous record.
+    pub prev: Hash,
+}
+
+impl StoredRecord {
+    /// Parses the stored bytes (never re-serialises them).
+    ///
+    /// # Errors
+    /// A [`serde_json::Error`] when the stored bytes are not a record.
+    pub fn record(&self) -> Result<Record, serde_json::Error> {
+        serde_json::from_slice(&self.canonical)
+    }
+}
+
+/// The tip of the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerHead {
+    /// Number of records (last position + 1).
+    pub tree_size: u64,
+    /// Hash of the last record, [`Hash::ZERO`] for an empty log.
+    pub head_hash: Hash,
+}
+
+/// Why the store refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The stream moved since the command was decided; reload and decide again.
+    #[error("stream {stream} is at version {actual}, not {expected}: it moved; retry")]
+    Conflict {
+        /// The stream.
+        stream: String,
+        /// The version the command was decided against.
+        expected: u64,
+        /// The version found.
+        actual: u64,
+    },
+    /// The command id was already used by a different command.
+    #[error("command id {command_id} was already used by a different command")]
+    Duplicate {
+        /// The reused id.
+        command_id: String,
+    },
+    /// An event payload has no canonical form (e.g. a float).
+    #[error("event data cannot be recorded: {0}")]
+    NotCanonical(#[from] CanonicalError),
+    /// The database URL cannot be understood.
+    #[error("database URL {url:?}: {reason}")]
+    BadUrl {
+        /// The URL given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The database failed or could not be reached.
+    #[error("database: {0}")]
+    Database(String),
+    /// Schema migration failed.
+    #[error("schema migration: {0}")]
+    Migration(String),
+    /// A stored row is unreadable (wrong hash length, negative position…): the database was
+    /// changed behind the program's back. `verify` names the position.
+    #[error("stored row at position {position} is malformed: {reason}")]
+    Corrupt {
+        /// Position of the row.
+        position: i64,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        StoreError::Database(error.to_string())
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(error: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Migration(error.to_string())
+    }
+}
+
+/// The ledger's event store. Everything above `infra` holds it as `Arc<dyn EventStore>`.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Which database this is.
+    fn backend(&self) -> Backend;
+
+    /// Appends a command's events at the end of the log, atomically.
+    ///
+    /// Returns each record's position and hash. The same `command_id` with the same
+    /// `request_hash` returns the first outcome (with `replayed`) and appends nothing.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the stream is not at `expected_version`;
+    /// [`StoreError::Duplicate`] when the id was used by a different command.
+    ///
+    /// # Panics
+    /// When `events` is empty or longer than [`EVENTS_PER_APPEND_MAX`] (a caller bug).
+    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError>;
+
+    /// What the store remembers of a command id, if it has seen it.
+    async fn find_command(&self, command_id: &str) -> Result<Option<CommandReceipt>, StoreError>;
+
+    /// Every record of one stream, in version order.
+    async fn read_stream(&self, stream: &str) -> Result<Vec<StoredRecord>, StoreError>;
+
+    /// Every record from `from_position` on, in position order, fetched page by page.
+    fn read_all(&self, from_position: u64) -> BoxStream<'_, Result<StoredRecord, StoreError>>;
+
+    /// The tip of the log.
+    async fn head(&self) -> Result<LedgerHead, StoreError>;
+}
+
+/// Opens (and migrates) the store a URL names: `postgres://…` or `postgresql://…` for
+/// PostgreSQL; `sqlite://PATH`, `sqlite:PATH` or a plain path for SQLite.
+///
+/// # Errors
+/// [`StoreError`] when the database cannot be opened or migrated.
+pub async fn open_store(url: &str) -> Result<Arc<dyn EventStore>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::connect(url).await?))
+    } else {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if path.is_empty() {
+            return Err(StoreError::BadUrl {
+                url: url.to_owned(),
+                reason: "names no file".to_owned(),
+            });
+        }
+        Ok(Arc::new(SqliteStore::open(path).await?))
+    }
+}
+
+/// The head as read under the append lock, plus the last `recorded_at`.
+#[derive(Debug, Clone)]
+pub(crate) struct LockedHead {
+    pub(crate) tree_size: u64,
+    pub(crate) head_hash: Hash,
+    pub(crate) recorded_at_last: String,
+}
+
+/// Seals the records of one append against the locked head. Shared by both backends, so both
+/// produce byte-identical chains.
+///
+/// # Panics
+/// When the request breaks the append contract (no events, too many) or a sealed record does not
+/// link to its predecessor: both are bugs, and panicking drops the open transaction.
+pub(crate) fn seal_append(
+    head: &LockedHead,
+    request: &AppendRequest,
+    now: jiff::Timestamp,
+) -> Result<(Vec<SealedRecord>, String), StoreError> {
+    assert!(!request.events.is_empty());
+    assert!(request.events.len() <= EVENTS_PER_APPEND_MAX);
+    // recorded_at never goes backwards along the log, so "as of a time" is always a prefix.
+    let mut recorded_at = format_recorded_at(now);
+    if recorded_at < head.recorded_at_last {
+        recorded_at.clone_from(&head.recorded_at_last);
+    }
+    let mut sealed = Vec::with_capacity(request.events.len());
+    let mut prev = head.head_hash;
+    for (offset, event) in request.events.iter().enumerate() {
+        let offset = offset as u64;
+        let record = Record {
+            position: head.tree_size + offset,
+            stream: request.stream.clone(),
+            version: request.expected_version + 1 + offset,
+            event_type: event.event_type.clone(),
+            schema: event.schema,
+            at: request.command.at.clone(),
+            recorded_at: recorded_at.clone(),
+            actor: request.command.actor.clone(),
+            role: request.command.role.clone(),
+            command_id: request.command.command_id.clone(),
+            data: event.data.clone(),
+            prev,
+        };
+        let next = seal(record)?;
+        assert_eq!(next.record.prev, prev);
+        assert_eq!(next.record.position, head.tree_size + offset);
+        prev = next.hash;
+        sealed.push(next);
+    }
+    Ok((sealed, recorded_at))
+}
+
+/// Converts a stored integer column to a position or version.
+pub(crate) fn column_u64(value: i64, position: i64, column: &str) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt {
+        position,
+        reason: format!("{column} is negative"),
+    })
+}
+
+/// Converts a stored hash column.
+pub(crate) fn column_hash(bytes: &[u8], position: i64, column: &str) -> Result<Hash, StoreError> {
+    Hash::from_slice(bytes).map_err(|_| StoreError::Corrupt {
+        position,
+        reason: format!("{column} is {} bytes, not 32", bytes.len()),
+    })
+}
+
+/// Converts a position or version for a bind parameter. Positions stay far below 2^63.
+pub(crate) fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).expect("positions and versions fit in i64")
+}
+
+/// A stored record's columns as both backends read them.
+pub(crate) type RecordRow = (i64, String, i64, Vec<u8>, Vec<u8>, Vec<u8>);
+
+/// The column list matching [`RecordRow`].
+pub(crate) const RECORD_COLUMNS: &str = "position, stream, version, canonical, hash, prev";
+
+/// Turns a row into a [`StoredRecord`], refusing rows that cannot be a record.
+pub(crate) fn stored_record(row: RecordRow) -> Result<StoredRecord, StoreError> {
+    let (position, stream, version, canonical, hash, prev) = row;
+    Ok(StoredRecord {
+        position: column_u64(position, position, "position")?,
+        stream,
+        version: column_u64(version, position, "version")?,
+        hash: column_hash(&hash, position, "hash")?,
+        prev: column_hash(&prev, position, "prev")?,
+        canonical,
+    })
+}
+
+/// Rebuilds the outcome of an earlier append from the rows it wrote.
+pub(crate) fn receipt(
+    request_hash: &[u8],
+    stream: String,
+    rows: Vec<(i64, i64, Vec<u8>)>,
+) -> Result<CommandReceipt, StoreError> {
+    let request_hash = column_hash(request_hash, -1, "request_hash")?;
+    let records = rows
+        .into_iter()
+        .map(|(position, version, hash)| {
+            Ok(Appended {
+                position: column_u64(position, position, "position")?,
+                version: column_u64(version, position, "version")?,
+                hash: column_hash(&hash, position, "hash")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(CommandReceipt {
+        request_hash,
+        outcome: AppendOutcome {
+            stream,
+            records,
+            replayed: true,
+        },
+    })
+}
+
+/// The outcome of a fresh append.
+pub(crate) fn fresh_outcome(stream: &str, sealed: &[SealedRecord]) -> AppendOutcome {
+    AppendOutcome {
+        stream: stream.to_owned(),
+        records: sealed
+            .iter()
+            .map(|record| Appended {
+                position: record.record.position,
+                version: record.record.version,
+                hash: record.hash,
+            })
+            .collect(),
+        replayed: false,
+    }
+}
+
+/// Decides what an append does when its command id has been seen before.
+pub(crate) fn replay_or_duplicate(
+    request: &AppendRequest,
+    earlier: CommandReceipt,
+) -> Result<AppendOutcome, StoreError> {
+    if earlier.request_hash == request.command.request_hash {
+        Ok(earlier.outcome)
+    } else {
+        Err(StoreError::Duplicate {
+            command_id: request.command.command_id.clone(),
+        })
+    }
+}
+
+/// True when a database error is a unique-constraint violation.
+pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(database) if database.is_unique_violation())
+}
+
+/// The conflict error for a request that found its stream at `actual`.
+pub(crate) fn conflict(request: &AppendRequest, actual: u64) -> StoreError {
+    StoreError::Conflict {
+        stream: request.stream.clone(),
+        expected: request.expected_version,
+        actual,
+    }
+}
+
+/// Streams the log from `from_position` page by page: `fetch_page(next)` returns up to
+/// [`READ_PAGE_RECORDS`] rows at positions ≥ `next`, so at most one page is held in memory.
+pub(crate) fn paged<'a, F, Fut>(
+    from_position: u64,
+    fetch_page: F,
+) -> BoxStream<'a, Result<StoredRecord, StoreError>>
+where
+    F: Fn(i64) -> Fut + Send + 'a,
+    Fut: Future<Output = Result<Vec<RecordRow>, StoreError>> + Send + 'a,
+{
+    let pages = stream::try_unfold(
+        (Some(to_i64(from_position)), fetch_page),
+        |(next, fetch_page)| async move {
+            let Some(next) = next else {
+                return Ok::<_, StoreError>(None);
+            };
+            let rows = fetch_page(next).await?;
+            let full = rows.len() as i64 == READ_PAGE_RECORDS;
+            let following = rows.last().filter(|_| full).map(|row| row.0 + 1);
+            let page: Vec<Result<StoredRecord, StoreError>> =
+                rows.into_iter().map(stored_record).collect();
+            Ok(Some((stream::iter(page), (following, fetch_page))))
+        },
+    );
+    pages.try_flatten().boxed()
+}

@@ -1,0 +1,25 @@
+# Everyday tasks. `just --list` shows them.
+
+# Build everything.
+build:
+    cargo build --workspace --all-targets
+
+# Every test on SQLite, and on PostgreSQL when HUIYIN_TEST_PG (or localhost:5432) answers.
+test:
+    cargo test --workspace
+
+# Format check and clippy with warnings as errors.
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Lint, then test: what CI checks (CI also makes the PostgreSQL tests required).
+check: lint test
+
+# Load the demonstration ledger into ./huiyin.db and print its board.
+demo:
+    cargo run --release -- demo
+
+# Re-hash the ledger in ./huiyin.db.
+verify:
+    cargo run --release -- verify

@@ -1,0 +1,337 @@
+//! The tracking board (督办台账): one row per item, folded from its events, and a view of it on
+//! a given day with the due-soon and overdue flags and the summary (DESIGN.md §5).
+
+use std::collections::BTreeMap;
+
+use aggregates::item::{ItemEvent, ItemStatus};
+use infra::record::Record;
+use jiff::civil::Date;
+use serde::Serialize;
+
+use crate::{decode_item_event, FoldError};
+
+/// An item is due soon when this many calendar days or fewer are left.
+pub const DUE_SOON_DAYS_MAX: i64 = 7;
+
+/// What the board knows of one item, independent of the day it is looked at.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BoardRow {
+    /// The item's id.
+    pub item_id: String,
+    /// Its kind (`suggestion`, …).
+    pub kind: String,
+    /// Its title.
+    pub title: String,
+    /// The names of its deputies, lead first.
+    pub deputies: Vec<String>,
+    /// Its status.
+    pub status: String,
+    /// The current round (0 before assignment).
+    pub round: u32,
+    /// The lead unit, once assigned.
+    pub lead_unit: Option<String>,
+    /// The responsible leader's name, once assigned.
+    pub leader: Option<String>,
+    /// The due date in force: triage while filed, else the current round's answer.
+    pub due: Option<Date>,
+    /// True while the current round (or triage) awaits its answer (or decision).
+    pub awaiting: bool,
+    /// Class letter of the latest answer.
+    pub class: Option<String>,
+    /// The latest rating.
+    pub rating: Option<String>,
+    /// Whether the latest answer came on or before its due date.
+    pub answered_on_time: Option<bool>,
+    /// Whether the item has been answered at least once.
+    pub answered: bool,
+    /// Business time of the item's latest event.
+    pub last_activity_at: String,
+}
+
+/// The board as folded so far.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Board {
+    rows: BTreeMap<String, BoardRow>,
+    last_position: Option<u64>,
+}
+
+impl Board {
+    /// Folds the next record of the log into the board. Records of other streams are skipped.
+    ///
+    /// # Errors
+    /// [`FoldError`] when an item record does not decode as an item event.
+    pub fn apply(&mut self, record: &Record) -> Result<(), FoldError> {
+        self.last_position = Some(record.position);
+        if !record.stream.starts_with("item/") {
+            return Ok(());
+        }
+        let event =
+            decode_item_event(&record.event_type, &record.data).map_err(|error| FoldError {
+                position: record.position,
+                event_type: record.event_type.clone(),
+                reason: error.to_string(),
+            })?;
+        if let ItemEvent::ItemFiled {
+            item_id,
+            kind,
+            title,
+            deputies,
+            triage_due,
+            ..
+        } = &event
+        {
+            let mut names: Vec<(bool, String)> = deputies
+                .iter()
+                .map(|deputy| (!deputy.lead, deputy.name.clone()))
+                .collect();
+            names.sort_by_key(|(not_lead, _)| *not_lead);
+            self.rows.insert(
+                item_id.clone(),
+                BoardRow {
+                    item_id: item_id.clone(),
+                    kind: label(kind),
+                    title: title.clone(),
+                    deputies: names.into_iter().map(|(_, name)| name).collect(),
+                    status: label(&ItemStatus::Filed),
+                    round: 0,
+                    lead_unit: None,
+                    leader: None,
+                    due: Some(*triage_due),
+                    awaiting: true,
+                    class: None,
+                    rating: None,
+                    answered_on_time: None,
+                    answered: false,
+                    last_activity_at: record.at.clone(),
+                },
+            );
+            return Ok(());
+        }
+        let item_id = record.stream.trim_start_matches("item/");
+        if let Some(row) = self.rows.get_mut(item_id) {
+            row.last_activity_at.clone_from(&record.at);
+            apply_to_row(row, event);
+        }
+        Ok(())
+    }
+
+    /// The position of the last record folded, `None` before any.
+    pub fn last_position(&self) -> Option<u64> {
+        self.last_position
+    }
+
+    /// The rows, ordered by item id.
+    pub fn rows(&self) -> impl Iterator<Item = &BoardRow> {
+        self.rows.values()
+    }
+
+    /// The board as seen on `today` (a local date in the ledger's time zone).
+    pub fn view(&self, today: Date, now: String) -> BoardView {
+        let items: Vec<BoardItem> = self
+            .rows
+            .values()
+            .map(|row| BoardItem::on(row, today))
+            .collect();
+        let summary = Summary::of(&items);
+        BoardView {
+            as_of_position: self.last_position,
+            now,
+            summary,
+            items,
+        }
+    }
+}
+
+fn apply_to_row(row: &mut BoardRow, event: ItemEvent) {
+    match event {
+        ItemEvent::ItemFiled { .. } => {}
+        ItemEvent::ItemAccepted { .. } => set_status(row, ItemStatus::Accepted, None),
+        ItemEvent::ItemReturned { .. } => set_status(row, ItemStatus::Returned, None),
+        ItemEvent::ItemRedirected { .. } => set_status(row, ItemStatus::Redirected, None),
+        ItemEvent::ItemMerged { .. } => set_status(row, ItemStatus::Merged, None),
+        ItemEvent::ItemAssigned {
+            lead_unit,
+            leader,
+            answer_due,
+            ..
+        } => {
+            row.lead_unit = Some(lead_unit);
+            row.leader = Some(leader.name);
+            row.round = 1;
+            set_status(row, ItemStatus::Assigned, Some(answer_due));
+            row.awaiting = true;
+        }
+        ItemEvent::ItemAnswered {
+            class,
+            on_time,
+            due,
+            ..
+        } => {
+            row.class = Some(label(&class));
+            row.answered = true;
+            row.answered_on_time = Some(on_time);
+            row.rating = None;
+            set_status(row, ItemStatus::Answered, Some(due));
+        }
+        ItemEvent::AnswerRated { rating, .. } => {
+            row.rating = Some(label(&rating));
+            row.status = label(&ItemStatus::Rated);
+        }
+        ItemEvent::RehandlingStarted {
+            round, answer_due, ..
+        } => {
+            row.round = round;
+            set_status(row, ItemStatus::Rehandling, Some(answer_due));
+            row.awaiting = true;
+        }
+        ItemEvent::CommitmentFulfilled { .. } => {}
+        ItemEvent::ItemReconciled { .. } => row.status = label(&ItemStatus::Reconciled),
+        ItemEvent::ItemClosed { .. } => row.status = label(&ItemStatus::Closed),
+    }
+}
+
+fn set_status(row: &mut BoardRow, status: ItemStatus, due: Option<Date>) {
+    row.status = label(&status);
+    row.due = due;
+    row.awaiting = false;
+}
+
+/// The snake_case name serde gives an enum value.
+fn label<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(text)) => text,
+        _ => String::new(),
+    }
+}
+
+/// One item as the board shows it on a given day (DESIGN.md §5 JSON shape).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BoardItem {
+    /// The item's id.
+    pub item_id: String,
+    /// Its kind.
+    pub kind: String,
+    /// Its title.
+    pub title: String,
+    /// Deputies' names, lead first.
+    pub deputies: Vec<String>,
+    /// Its status.
+    pub status: String,
+    /// The current round.
+    pub round: u32,
+    /// The lead unit.
+    pub lead_unit: Option<String>,
+    /// The responsible leader.
+    pub leader: Option<String>,
+    /// The due date in force, `YYYY-MM-DD`.
+    pub due: Option<Date>,
+    /// Calendar days from today to the due date while awaiting; negative when late.
+    pub days_left: Option<i64>,
+    /// Awaiting, and at most [`DUE_SOON_DAYS_MAX`] days left.
+    pub due_soon: bool,
+    /// Awaiting, and today is after the due date.
+    pub overdue: bool,
+    /// Class of the latest answer.
+    pub class: Option<String>,
+    /// Latest rating.
+    pub rating: Option<String>,
+    /// Whether the latest answer came in time.
+    pub answered_on_time: Option<bool>,
+    /// Business time of the latest event.
+    pub last_activity_at: String,
+}
+
+impl BoardItem {
+    fn on(row: &BoardRow, today: Date) -> Self {
+        let days_left = row
+            .due
+            .filter(|_| row.awaiting)
+            .and_then(|due| today.until(due).ok())
+            .map(|span| i64::from(span.get_days()));
+        BoardItem {
+            item_id: row.item_id.clone(),
+            kind: row.kind.clone(),
+            title: row.title.clone(),
+            deputies: row.deputies.clone(),
+            status: row.status.clone(),
+            round: row.round,
+            lead_unit: row.lead_unit.clone(),
+            leader: row.leader.clone(),
+            due: row.due,
+            days_left,
+            due_soon: days_left.is_some_and(|days| (0..=DUE_SOON_DAYS_MAX).contains(&days)),
+            overdue: days_left.is_some_and(|days| days < 0),
+            class: row.class.clone(),
+            rating: row.rating.clone(),
+            answered_on_time: row.answered_on_time,
+            last_activity_at: row.last_activity_at.clone(),
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        !matches!(
+            self.status.as_str(),
+            "closed" | "returned" | "redirected" | "merged" | "withdrawn"
+        )
+    }
+
+    fn awaits_answer(&self) -> bool {
+        matches!(self.status.as_str(), "assigned" | "rehandling")
+    }
+}
+
+/// The counts at the top of the board.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Items on the board.
+    pub total: u64,
+    /// Not closed and not ended without an answer.
+    pub open: u64,
+    /// Answered at least once.
+    pub answered: u64,
+    /// Whose latest answer came on or before its due date.
+    pub answered_on_time: u64,
+    /// Awaiting an answer or triage past the due date.
+    pub overdue: u64,
+    /// Awaiting, due within [`DUE_SOON_DAYS_MAX`] days.
+    pub due_soon: u64,
+    /// Closed (销号).
+    pub closed: u64,
+    /// Awaiting an answer past the answer due date.
+    pub unanswered_due: u64,
+    /// True when no item awaits an answer past its due date.
+    pub all_due_answered: bool,
+}
+
+impl Summary {
+    fn of(items: &[BoardItem]) -> Self {
+        let count = |keep: &dyn Fn(&BoardItem) -> bool| {
+            items.iter().filter(|item| keep(item)).count() as u64
+        };
+        let unanswered_due = count(&|item| item.awaits_answer() && item.overdue);
+        Summary {
+            total: items.len() as u64,
+            open: count(&BoardItem::is_open),
+            answered: count(&|item| item.answered_on_time.is_some()),
+            answered_on_time: count(&|item| item.answered_on_time == Some(true)),
+            overdue: count(&|item| item.overdue),
+            due_soon: count(&|item| item.due_soon),
+            closed: count(&|item| item.status == "closed"),
+            unanswered_due,
+            all_due_answered: unanswered_due == 0,
+        }
+    }
+}
+
+/// `{"as_of_position","now","summary","items"}` (DESIGN.md §5).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BoardView {
+    /// The last position folded; `None` for an empty log.
+    pub as_of_position: Option<u64>,
+    /// The moment the flags were judged at.
+    pub now: String,
+    /// The counts.
+    pub summary: Summary,
+    /// One entry per item, ordered by id.
+    pub items: Vec<BoardItem>,
+}

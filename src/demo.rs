@@ -1,0 +1,53 @@
+//! `huiyin demo`: loads a small demonstration ledger (a county court's 2026 items: closed, re-handled,
+//! overdue, urgent, awaiting triage) and prints its board. Loading twice appends nothing: every
+//! demo command has a fixed `command_id`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use aggregates::deadline::DeadlineRules;
+use anyhow::{bail, Context};
+use commands::{CommandError, Ledger, Submitted, SystemClock};
+use infra::store::EventStore;
+use jiff::Timestamp;
+
+use crate::cli::DemoArgs;
+use crate::read::{fold_board, print_board};
+
+const DEMO_COMMANDS: &str = include_str!("demo.jsonl");
+
+pub(crate) async fn run(store: Arc<dyn EventStore>, args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let ledger = Ledger::new(
+        Arc::clone(&store),
+        DeadlineRules::default(),
+        Arc::new(SystemClock),
+    );
+    let mut appended = 0;
+    for (line_number, line) in DEMO_COMMANDS.lines().enumerate() {
+        let submitted = Submitted::parse(line)?;
+        let command_id = submitted
+            .command_id
+            .clone()
+            .with_context(|| format!("demo line {} has no command_id", line_number + 1))?;
+        match ledger.execute(&submitted, &command_id, None).await {
+            Ok(outcome) if !outcome.replayed => appended += outcome.positions.len(),
+            Ok(_) => {}
+            Err(CommandError::Refused { code, message }) => {
+                bail!("demo command {command_id} was refused ({code}): {message}; is this ledger empty?")
+            }
+            Err(failure) => return Err(failure.into()),
+        }
+    }
+    eprintln!("demo ledger loaded: {appended} new records");
+    let (board, _) = fold_board(&*store, None).await?;
+    let rules = DeadlineRules::default();
+    let now = Timestamp::now().to_zoned(rules.time_zone);
+    let view = board.view(
+        now.date(),
+        now.timestamp()
+            .display_with_offset(now.offset())
+            .to_string(),
+    );
+    print_board(&view, args.format)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,68 @@
+//! `huiyin`: the program. It wires the command line to the ledger; every rule lives in the
+//! library crates (see ARCHITECTURE.md).
+//!
+//! Exit codes: 0 success; 1 a command was refused or the program could not do its job;
+//! 2 `verify` found the log broken.
+
+mod cli;
+mod demo;
+mod exec;
+mod output;
+mod read;
+mod when;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use infra::store::{open_store, EventStore};
+
+use crate::cli::{Cli, Command};
+
+/// The default ledger: an embedded SQLite file in the working directory.
+pub(crate) const DEFAULT_DB: &str = "huiyin.db";
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HUIYIN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("huiyin: cannot start: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("huiyin: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn open(db: &str) -> anyhow::Result<Arc<dyn EventStore>> {
+    open_store(db)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot open the ledger at {db}: {error}"))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let store = open(&cli.db).await?;
+    match cli.command {
+        Command::Exec(args) => exec::run(store, args).await,
+        Command::Board(args) => read::board(store, args).await,
+        Command::Trail(args) => read::trail(store, args).await,
+        Command::Verify(args) => read::verify(store, args).await,
+        Command::Demo(args) => demo::run(store, args).await,
+    }
+}

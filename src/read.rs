@@ -1,0 +1,252 @@
+//! `board`, `trail` and `verify`: reading the log.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use aggregates::deadline::DeadlineRules;
+use anyhow::{bail, Context};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
+use futures::TryStreamExt;
+use infra::record::Record;
+use infra::store::EventStore;
+use infra::verify::{verify_store, VerifyError};
+use jiff::Timestamp;
+use projections::board::{Board, BoardView};
+use projections::trail::Trail;
+use serde_json::json;
+
+use crate::cli::{BoardArgs, Format, TrailArgs, VerifyArgs};
+use crate::output;
+use crate::when::{parse_as_of, parse_moment, AsOf};
+
+/// Folds the log into a board, stopping after `as_of`. Returns the board and the
+/// `recorded_at` of the last record folded.
+pub(crate) async fn fold_board(
+    store: &dyn EventStore,
+    as_of: Option<AsOf>,
+) -> anyhow::Result<(Board, Option<Timestamp>)> {
+    let mut board = Board::default();
+    let mut last_recorded_at = None;
+    let mut records = store.read_all(0);
+    while let Some(stored) = records.try_next().await? {
+        let record: Record = stored
+            .record()
+            .with_context(|| format!("record at position {} is unreadable", stored.position))?;
+        let recorded_at: Timestamp = record.recorded_at.parse().with_context(|| {
+            format!(
+                "record at position {} has a bad recorded_at",
+                record.position
+            )
+        })?;
+        let beyond = match as_of {
+            Some(AsOf::Position(position)) => record.position > position,
+            Some(AsOf::Time(time)) => recorded_at > time,
+            None => false,
+        };
+        if beyond {
+            break;
+        }
+        board.apply(&record)?;
+        last_recorded_at = Some(recorded_at);
+    }
+    Ok((board, last_recorded_at))
+}
+
+pub(crate) async fn board(store: Arc<dyn EventStore>, args: BoardArgs) -> anyhow::Result<ExitCode> {
+    let rules = DeadlineRules::default();
+    let as_of = args
+        .as_of
+        .as_deref()
+        .map(|text| parse_as_of(text, &rules.time_zone))
+        .transpose()?;
+    let (board, last_recorded_at) = fold_board(&*store, as_of).await?;
+    let now = match (&args.now, as_of) {
+        (Some(text), _) => parse_moment(text, &rules.time_zone)?,
+        (None, Some(AsOf::Time(time))) => time,
+        (None, Some(AsOf::Position(_))) => last_recorded_at.unwrap_or_else(Timestamp::now),
+        (None, None) => Timestamp::now(),
+    };
+    let local_now = now.to_zoned(rules.time_zone.clone());
+    let view = board.view(
+        local_now.date(),
+        local_now
+            .timestamp()
+            .display_with_offset(local_now.offset())
+            .to_string(),
+    );
+    print_board(&view, args.format)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn print_board(view: &BoardView, format: Format) -> anyhow::Result<()> {
+    match format {
+        Format::Json => output::json_pretty(view),
+        Format::Csv => output::text(&board_csv(view)?),
+        Format::Table => output::text(&board_table(view)),
+    }
+}
+
+const BOARD_HEADER: [&str; 13] = [
+    "item_id",
+    "kind",
+    "status",
+    "round",
+    "leader",
+    "lead_unit",
+    "due",
+    "days_left",
+    "flag",
+    "class",
+    "rating",
+    "deputies",
+    "title",
+];
+
+fn board_cells(item: &projections::board::BoardItem) -> [String; 13] {
+    let flag = if item.overdue {
+        "OVERDUE 逾期"
+    } else if item.due_soon {
+        "due soon 临期"
+    } else {
+        ""
+    };
+    let text = |value: &Option<String>| value.clone().unwrap_or_default();
+    [
+        item.item_id.clone(),
+        item.kind.clone(),
+        item.status.clone(),
+        item.round.to_string(),
+        text(&item.leader),
+        text(&item.lead_unit),
+        item.due.map(|due| due.to_string()).unwrap_or_default(),
+        item.days_left
+            .map(|days| days.to_string())
+            .unwrap_or_default(),
+        flag.to_owned(),
+        text(&item.class),
+        text(&item.rating),
+        item.deputies.join("、"),
+        item.title.clone(),
+    ]
+}
+
+fn board_table(view: &BoardView) -> String {
+    let summary = &view.summary;
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(BOARD_HEADER);
+    for item in &view.items {
+        table.add_row(board_cells(item));
+    }
+    let verdict = if summary.all_due_answered {
+        "every item that is due has been answered 件件有回音"
+    } else {
+        "SOME ITEMS ARE DUE AND UNANSWERED 有逾期未答复事项"
+    };
+    format!(
+        "督办台账 board as of position {} at {}\n\
+         total {} · open {} · answered {} (on time {}) · overdue {} · due soon {} · closed {}\n\
+         {verdict}\n{table}",
+        view.as_of_position
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "(empty log)".to_owned()),
+        view.now,
+        summary.total,
+        summary.open,
+        summary.answered,
+        summary.answered_on_time,
+        summary.overdue,
+        summary.due_soon,
+        summary.closed,
+    )
+}
+
+fn board_csv(view: &BoardView) -> anyhow::Result<String> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(BOARD_HEADER)?;
+    for item in &view.items {
+        writer.write_record(board_cells(item))?;
+    }
+    Ok(String::from_utf8(writer.into_inner()?)?)
+}
+
+pub(crate) async fn trail(store: Arc<dyn EventStore>, args: TrailArgs) -> anyhow::Result<ExitCode> {
+    let stream = commands::item_stream(&args.item_id);
+    let mut trail = Trail::new(&args.item_id);
+    for stored in store.read_stream(&stream).await? {
+        let record = stored
+            .record()
+            .with_context(|| format!("record at position {} is unreadable", stored.position))?;
+        trail.push(record, stored.hash);
+    }
+    if trail.events.is_empty() {
+        bail!("no item {} in this ledger", args.item_id);
+    }
+    match args.format {
+        Format::Json => output::json_pretty(&trail)?,
+        Format::Table | Format::Csv => {
+            let header = [
+                "position",
+                "version",
+                "type",
+                "at",
+                "recorded_at",
+                "actor",
+                "role",
+                "hash",
+            ];
+            let rows = trail.events.iter().map(|entry| {
+                [
+                    entry.position.to_string(),
+                    entry.version.to_string(),
+                    entry.event_type.clone(),
+                    entry.at.clone(),
+                    entry.recorded_at.clone(),
+                    entry.actor.clone(),
+                    entry.role.clone(),
+                    entry.hash.to_hex(),
+                ]
+            });
+            if args.format == Format::Csv {
+                let mut writer = csv::Writer::from_writer(Vec::new());
+                writer.write_record(header)?;
+                for row in rows {
+                    writer.write_record(row)?;
+                }
+                output::text(&String::from_utf8(writer.into_inner()?)?)?;
+            } else {
+                let mut table = Table::new();
+                table.load_preset(UTF8_FULL_CONDENSED).set_header(header);
+                for row in rows {
+                    table.add_row(row);
+                }
+                output::text(&format!("履历 trail of {}\n{table}", trail.item_id))?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn verify(
+    store: Arc<dyn EventStore>,
+    _args: VerifyArgs,
+) -> anyhow::Result<ExitCode> {
+    match verify_store(&*store).await {
+        Ok(verified) => {
+            output::json_line(&json!({
+                "ok": true,
+                "tree_size": verified.tree_size,
+                "head": verified.head_hash.to_hex(),
+            }))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(VerifyError::Broken { position, reason }) => {
+            output::json_line(&json!({"ok": false, "position": position, "reason": reason}))?;
+            eprintln!("huiyin verify: the log is broken at position {position}: {reason}");
+            Ok(ExitCode::from(2))
+        }
+        Err(VerifyError::Store(error)) => Err(anyhow::anyhow!("cannot read the log: {error}")),
+    }
+}

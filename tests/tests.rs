@@ -1,0 +1,19 @@
+//! Huiyin's integration tests: one binary, a module per area (ripgrep's layout). Every store
+//! behaviour runs on SQLite and on PostgreSQL; see `support` for how PostgreSQL is found.
+
+// The test modules share helpers with `pub`; nothing here is reachable from outside anyway.
+#![allow(unreachable_pub)]
+
+mod raw;
+mod store;
+mod support;
+mod vectors;
+
+fn main() {
+    let arguments = libtest_mimic::Arguments::from_args();
+    support::announce_skips();
+    let mut trials = Vec::new();
+    trials.extend(store::trials());
+    trials.extend(vectors::trials());
+    libtest_mimic::run(&arguments, trials).exit();
+}
