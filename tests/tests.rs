@@ -4,6 +4,7 @@
 // The test modules share helpers with `pub`; nothing here is reachable from outside anyway.
 #![allow(unreachable_pub)]
 
+mod e2e;
 mod raw;
 mod store;
 mod support;
@@ -14,6 +15,7 @@ fn main() {
     support::announce_skips();
     let mut trials = Vec::new();
     trials.extend(store::trials());
+    trials.extend(e2e::trials());
     trials.extend(vectors::trials());
     libtest_mimic::run(&arguments, trials).exit();
 }
