@@ -83,7 +83,9 @@ impl FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|role| role.as_str() == input)
-            .ok_or_else(|| ParseRoleError { input: input.to_owned() })
+            .ok_or_else(|| ParseRoleError {
+                input: input.to_owned(),
+            })
     }
 }
 

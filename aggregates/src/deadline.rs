@@ -30,7 +30,10 @@ impl WorkingCalendar {
     /// A calendar with these public holidays and make-up working days. A date in both sets is a
     /// working day.
     pub fn new(holidays: BTreeSet<Date>, make_up_days: BTreeSet<Date>) -> WorkingCalendar {
-        WorkingCalendar { holidays, make_up_working_days: make_up_days }
+        WorkingCalendar {
+            holidays,
+            make_up_working_days: make_up_days,
+        }
     }
 
     /// The public holidays.
@@ -110,8 +113,8 @@ impl Default for DeadlineRules {
     /// Asia/Shanghai (from jiff's bundled time zone database, or a fixed +08:00 should that ever
     /// be missing), a weekends-only calendar, and the periods of DESIGN.md §4.
     fn default() -> DeadlineRules {
-        let time_zone = TimeZone::get("Asia/Shanghai")
-            .unwrap_or_else(|_| TimeZone::fixed(Offset::constant(8)));
+        let time_zone =
+            TimeZone::get("Asia/Shanghai").unwrap_or_else(|_| TimeZone::fixed(Offset::constant(8)));
         DeadlineRules {
             time_zone,
             calendar: WorkingCalendar::default(),
@@ -129,14 +132,19 @@ impl DeadlineRules {
     /// The triage due date: [`DeadlineRules::triage_working_days`] working days after the filing
     /// date.
     pub fn triage_due(&self, filed_on: Date) -> Date {
-        self.calendar.add_working_days(filed_on, self.triage_working_days)
+        self.calendar
+            .add_working_days(filed_on, self.triage_working_days)
     }
 
     /// The answer due date: the assignment date plus [`DeadlineRules::answer_months`] (or
     /// [`DeadlineRules::urgent_answer_months`] when `urgent`), by the month rule of
     /// [`DeadlineRules::months_later_working_day`].
     pub fn answer_due(&self, assigned_on: Date, urgent: bool) -> Date {
-        let months = if urgent { self.urgent_answer_months } else { self.answer_months };
+        let months = if urgent {
+            self.urgent_answer_months
+        } else {
+            self.answer_months
+        };
         self.months_later_working_day(assigned_on, months)
     }
 
@@ -179,7 +187,9 @@ mod tests {
     /// October 12 worked.
     fn national_day_2024() -> WorkingCalendar {
         let holidays = (1..=7).map(|day| date(2024, 10, day)).collect();
-        let make_up_days = [date(2024, 9, 29), date(2024, 10, 12)].into_iter().collect();
+        let make_up_days = [date(2024, 9, 29), date(2024, 10, 12)]
+            .into_iter()
+            .collect();
         WorkingCalendar::new(holidays, make_up_days)
     }
 
@@ -187,7 +197,9 @@ mod tests {
     fn default_calendar_works_monday_to_friday_only() {
         let calendar = WorkingCalendar::default();
         // 2024-03-04 is a Monday.
-        let week: Vec<bool> = (4..=10).map(|day| calendar.is_working_day(date(2024, 3, day))).collect();
+        let week: Vec<bool> = (4..=10)
+            .map(|day| calendar.is_working_day(date(2024, 3, day)))
+            .collect();
         assert_eq!(week, [true, true, true, true, true, false, false]);
     }
 
@@ -198,7 +210,10 @@ mod tests {
         assert!(calendar.is_working_day(date(2024, 9, 29)));
         assert_eq!(date(2024, 10, 12).weekday(), Weekday::Saturday);
         assert!(calendar.is_working_day(date(2024, 10, 12)));
-        assert!(!calendar.is_working_day(date(2024, 10, 13)), "an ordinary Sunday is off");
+        assert!(
+            !calendar.is_working_day(date(2024, 10, 13)),
+            "an ordinary Sunday is off"
+        );
     }
 
     #[test]
@@ -221,11 +236,23 @@ mod tests {
     fn add_working_days_counts_strictly_after_the_date() {
         let calendar = WorkingCalendar::default();
         // Friday 2024-03-01: Mon 4 (1) … Fri 8 (5), Mon 11 (6).
-        assert_eq!(calendar.add_working_days(date(2024, 3, 1), 0), date(2024, 3, 1));
-        assert_eq!(calendar.add_working_days(date(2024, 3, 1), 1), date(2024, 3, 4));
-        assert_eq!(calendar.add_working_days(date(2024, 3, 1), 6), date(2024, 3, 11));
+        assert_eq!(
+            calendar.add_working_days(date(2024, 3, 1), 0),
+            date(2024, 3, 1)
+        );
+        assert_eq!(
+            calendar.add_working_days(date(2024, 3, 1), 1),
+            date(2024, 3, 4)
+        );
+        assert_eq!(
+            calendar.add_working_days(date(2024, 3, 1), 6),
+            date(2024, 3, 11)
+        );
         // Starting on a Saturday: Mon 4 is the first.
-        assert_eq!(calendar.add_working_days(date(2024, 3, 2), 1), date(2024, 3, 4));
+        assert_eq!(
+            calendar.add_working_days(date(2024, 3, 2), 1),
+            date(2024, 3, 4)
+        );
     }
 
     #[test]
@@ -239,33 +266,63 @@ mod tests {
 
     #[test]
     fn triage_due_skips_the_national_day_holiday_week_and_counts_make_up_days() {
-        let rules = DeadlineRules { calendar: national_day_2024(), ..DeadlineRules::default() };
+        let rules = DeadlineRules {
+            calendar: national_day_2024(),
+            ..DeadlineRules::default()
+        };
         // Filed Friday 2024-09-27: Sat 28 off, Sun 29 make-up (1), Mon 30 (2), Oct 1–7 off,
         // Tue 8 (3), Wed 9 (4), Thu 10 (5), Fri 11 (6), Sat 12 make-up (7).
         assert_eq!(rules.triage_due(date(2024, 9, 27)), date(2024, 10, 12));
         // Without the arrangement: Mon 30 (1), Tue 1 … Fri 4 (5), Mon 7 (6), Tue 8 (7).
-        assert_eq!(DeadlineRules::default().triage_due(date(2024, 9, 27)), date(2024, 10, 8));
+        assert_eq!(
+            DeadlineRules::default().triage_due(date(2024, 9, 27)),
+            date(2024, 10, 8)
+        );
     }
 
     #[test]
     fn on_or_after_working_day_keeps_a_working_day_and_moves_past_days_off() {
         let calendar = national_day_2024();
-        assert_eq!(calendar.on_or_after_working_day(date(2024, 9, 30)), date(2024, 9, 30));
-        assert_eq!(calendar.on_or_after_working_day(date(2024, 9, 29)), date(2024, 9, 29));
-        assert_eq!(calendar.on_or_after_working_day(date(2024, 10, 1)), date(2024, 10, 8));
-        assert_eq!(calendar.on_or_after_working_day(date(2024, 10, 13)), date(2024, 10, 14));
+        assert_eq!(
+            calendar.on_or_after_working_day(date(2024, 9, 30)),
+            date(2024, 9, 30)
+        );
+        assert_eq!(
+            calendar.on_or_after_working_day(date(2024, 9, 29)),
+            date(2024, 9, 29)
+        );
+        assert_eq!(
+            calendar.on_or_after_working_day(date(2024, 10, 1)),
+            date(2024, 10, 8)
+        );
+        assert_eq!(
+            calendar.on_or_after_working_day(date(2024, 10, 13)),
+            date(2024, 10, 14)
+        );
     }
 
     #[test]
     fn month_deadline_clamps_the_day_to_the_month_end() {
         let rules = DeadlineRules::default();
         // 2024 is a leap year: January 31 + 1 month = Thursday February 29.
-        assert_eq!(rules.months_later_working_day(date(2024, 1, 31), 1), date(2024, 2, 29));
+        assert_eq!(
+            rules.months_later_working_day(date(2024, 1, 31), 1),
+            date(2024, 2, 29)
+        );
         // 2023 is not: January 31 + 1 month = Tuesday February 28.
-        assert_eq!(rules.months_later_working_day(date(2023, 1, 31), 1), date(2023, 2, 28));
+        assert_eq!(
+            rules.months_later_working_day(date(2023, 1, 31), 1),
+            date(2023, 2, 28)
+        );
         // November 30 + 3 months = Friday 2025-02-28, and Thursday 2024-02-29 a year earlier.
-        assert_eq!(rules.answer_due(date(2024, 11, 30), false), date(2025, 2, 28));
-        assert_eq!(rules.answer_due(date(2023, 11, 30), false), date(2024, 2, 29));
+        assert_eq!(
+            rules.answer_due(date(2024, 11, 30), false),
+            date(2025, 2, 28)
+        );
+        assert_eq!(
+            rules.answer_due(date(2023, 11, 30), false),
+            date(2024, 2, 29)
+        );
         // March 31 + 1 month = Tuesday April 30.
         assert_eq!(rules.co_view_due(date(2024, 3, 31)), date(2024, 4, 30));
     }
@@ -277,7 +334,10 @@ mod tests {
         assert_eq!(rules.rehandling_due(date(2024, 5, 31)), date(2024, 7, 1));
         // Urgent: August 31 + 1 month = Monday 2024-09-30, a working day.
         assert_eq!(rules.answer_due(date(2024, 8, 31), true), date(2024, 9, 30));
-        let holidays = DeadlineRules { calendar: national_day_2024(), ..DeadlineRules::default() };
+        let holidays = DeadlineRules {
+            calendar: national_day_2024(),
+            ..DeadlineRules::default()
+        };
         // September 1 + 1 month = Tuesday October 1, a holiday: Tuesday October 8.
         assert_eq!(holidays.co_view_due(date(2024, 9, 1)), date(2024, 10, 8));
     }
@@ -296,8 +356,14 @@ mod tests {
     fn deadlines_saturate_at_the_last_representable_date() {
         let rules = DeadlineRules::default();
         assert_eq!(rules.answer_due(date(9999, 11, 1), false), Date::MAX);
-        assert_eq!(rules.calendar.add_working_days(date(9999, 12, 30), 5), Date::MAX);
-        let huge = DeadlineRules { answer_months: u32::MAX, ..DeadlineRules::default() };
+        assert_eq!(
+            rules.calendar.add_working_days(date(9999, 12, 30), 5),
+            Date::MAX
+        );
+        let huge = DeadlineRules {
+            answer_months: u32::MAX,
+            ..DeadlineRules::default()
+        };
         assert_eq!(huge.answer_due(date(2024, 3, 5), false), Date::MAX);
     }
 

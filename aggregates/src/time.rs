@@ -148,8 +148,11 @@ struct Rfc3339Shape {
 fn parse_shape(input: &str) -> Result<Rfc3339Shape, &'static str> {
     let bytes = input.as_bytes();
     let digit = |index: usize| bytes.get(index).is_some_and(u8::is_ascii_digit);
-    let byte_is = |index: usize, allowed: &[u8]| bytes.get(index).is_some_and(|b| allowed.contains(b));
-    let date_time_ok = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18].into_iter().all(digit)
+    let byte_is =
+        |index: usize, allowed: &[u8]| bytes.get(index).is_some_and(|b| allowed.contains(b));
+    let date_time_ok = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+        .into_iter()
+        .all(digit)
         && byte_is(4, b"-")
         && byte_is(7, b"-")
         && byte_is(10, b"Tt ")
@@ -173,7 +176,10 @@ fn parse_shape(input: &str) -> Result<Rfc3339Shape, &'static str> {
     let offset = &bytes[index..];
     match offset {
         [] => Err("the UTC offset is missing; end the time with Z or ±HH:MM"),
-        [b'Z' | b'z'] => Ok(Rfc3339Shape { fraction_digits, offset_seconds: None }),
+        [b'Z' | b'z'] => Ok(Rfc3339Shape {
+            fraction_digits,
+            offset_seconds: None,
+        }),
         [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2]
             if [h1, h2, m1, m2].iter().all(|b| b.is_ascii_digit()) =>
         {
@@ -184,7 +190,10 @@ fn parse_shape(input: &str) -> Result<Rfc3339Shape, &'static str> {
             }
             let sign = if *sign == b'-' { -1 } else { 1 };
             let offset_seconds = Some(sign * (hours * 3600 + minutes * 60));
-            Ok(Rfc3339Shape { fraction_digits, offset_seconds })
+            Ok(Rfc3339Shape {
+                fraction_digits,
+                offset_seconds,
+            })
         }
         _ => Err("the UTC offset must be Z or ±HH:MM, with nothing after it"),
     }
@@ -194,20 +203,25 @@ impl FromStr for BusinessTime {
     type Err = ParseBusinessTimeError;
 
     fn from_str(input: &str) -> Result<BusinessTime, ParseBusinessTimeError> {
-        let shape = parse_shape(input).map_err(|reason| ParseBusinessTimeError::new(input, reason))?;
+        let shape =
+            parse_shape(input).map_err(|reason| ParseBusinessTimeError::new(input, reason))?;
         let timestamp: Timestamp = input
             .parse()
             .map_err(|error: jiff::Error| ParseBusinessTimeError::new(input, error.to_string()))?;
         let (offset, zulu) = match shape.offset_seconds {
             None => (Offset::UTC, true),
             Some(seconds) => {
-                let offset = Offset::from_seconds(seconds).map_err(|error| {
-                    ParseBusinessTimeError::new(input, error.to_string())
-                })?;
+                let offset = Offset::from_seconds(seconds)
+                    .map_err(|error| ParseBusinessTimeError::new(input, error.to_string()))?;
                 (offset, false)
             }
         };
-        Ok(BusinessTime { timestamp, offset, zulu, fraction_digits: shape.fraction_digits })
+        Ok(BusinessTime {
+            timestamp,
+            offset,
+            zulu,
+            fraction_digits: shape.fraction_digits,
+        })
     }
 }
 
@@ -231,7 +245,8 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> BusinessTime {
-        text.parse().unwrap_or_else(|error| panic!("{text} should parse: {error}"))
+        text.parse()
+            .unwrap_or_else(|error| panic!("{text} should parse: {error}"))
     }
 
     #[test]
@@ -270,7 +285,11 @@ mod tests {
         let at = parse("2024-03-01T09:00:00+08:00");
         assert_eq!(at.timestamp(), parse("2024-03-01T01:00:00Z").timestamp());
         assert_eq!(at.offset(), Offset::constant(8));
-        assert_ne!(at, parse("2024-03-01T01:00:00Z"), "equality compares the written form");
+        assert_ne!(
+            at,
+            parse("2024-03-01T01:00:00Z"),
+            "equality compares the written form"
+        );
     }
 
     #[test]
@@ -285,9 +304,18 @@ mod tests {
 
     #[test]
     fn business_time_normalises_lenient_rfc3339_forms() {
-        assert_eq!(parse("2024-03-01t09:00:00z").to_string(), "2024-03-01T09:00:00Z");
-        assert_eq!(parse("2024-03-01 09:00:00+08:00").to_string(), "2024-03-01T09:00:00+08:00");
-        assert_eq!(parse("2024-03-01T09:00:00-00:00").to_string(), "2024-03-01T09:00:00+00:00");
+        assert_eq!(
+            parse("2024-03-01t09:00:00z").to_string(),
+            "2024-03-01T09:00:00Z"
+        );
+        assert_eq!(
+            parse("2024-03-01 09:00:00+08:00").to_string(),
+            "2024-03-01T09:00:00+08:00"
+        );
+        assert_eq!(
+            parse("2024-03-01T09:00:00-00:00").to_string(),
+            "2024-03-01T09:00:00+00:00"
+        );
     }
 
     #[test]
@@ -313,7 +341,10 @@ mod tests {
             "２０24-03-01T09:00:00Z",
         ];
         for input in refused {
-            assert!(input.parse::<BusinessTime>().is_err(), "{input:?} should be refused");
+            assert!(
+                input.parse::<BusinessTime>().is_err(),
+                "{input:?} should be refused"
+            );
         }
     }
 

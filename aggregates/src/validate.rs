@@ -116,14 +116,22 @@ fn is_id_char(c: char) -> bool {
 /// [`FieldError::Empty`], [`FieldError::TooLong`] or [`FieldError::BadId`].
 pub fn id(field: &str, value: &str) -> Result<(), FieldError> {
     if value.is_empty() {
-        return Err(FieldError::Empty { field: field.to_owned() });
+        return Err(FieldError::Empty {
+            field: field.to_owned(),
+        });
     }
     let chars = value.chars().count();
     if chars > ID_CHARS_MAX {
-        return Err(FieldError::TooLong { field: field.to_owned(), chars, chars_max: ID_CHARS_MAX });
+        return Err(FieldError::TooLong {
+            field: field.to_owned(),
+            chars,
+            chars_max: ID_CHARS_MAX,
+        });
     }
     if !value.chars().all(is_id_char) {
-        return Err(FieldError::BadId { field: field.to_owned() });
+        return Err(FieldError::BadId {
+            field: field.to_owned(),
+        });
     }
     Ok(())
 }
@@ -135,7 +143,9 @@ pub fn id(field: &str, value: &str) -> Result<(), FieldError> {
 /// [`FieldError::Empty`] or [`FieldError::TooLong`].
 pub fn required_text(field: &str, value: &str, chars_max: usize) -> Result<(), FieldError> {
     if value.trim().is_empty() {
-        return Err(FieldError::Empty { field: field.to_owned() });
+        return Err(FieldError::Empty {
+            field: field.to_owned(),
+        });
     }
     optional_text(field, value, chars_max)
 }
@@ -148,7 +158,11 @@ pub fn required_text(field: &str, value: &str, chars_max: usize) -> Result<(), F
 pub fn optional_text(field: &str, value: &str, chars_max: usize) -> Result<(), FieldError> {
     let chars = value.chars().count();
     if chars > chars_max {
-        return Err(FieldError::TooLong { field: field.to_owned(), chars, chars_max });
+        return Err(FieldError::TooLong {
+            field: field.to_owned(),
+            chars,
+            chars_max,
+        });
     }
     Ok(())
 }
@@ -160,7 +174,11 @@ pub fn optional_text(field: &str, value: &str, chars_max: usize) -> Result<(), F
 /// [`FieldError::TooMany`].
 pub fn count(field: &str, count: usize, count_max: usize) -> Result<(), FieldError> {
     if count > count_max {
-        return Err(FieldError::TooMany { field: field.to_owned(), count, count_max });
+        return Err(FieldError::TooMany {
+            field: field.to_owned(),
+            count,
+            count_max,
+        });
     }
     Ok(())
 }
@@ -170,11 +188,17 @@ pub fn count(field: &str, count: usize, count_max: usize) -> Result<(), FieldErr
 /// # Errors
 ///
 /// [`FieldError::Repeated`] naming the first value seen twice.
-pub fn unique<'a>(field: &str, values: impl IntoIterator<Item = &'a str>) -> Result<(), FieldError> {
+pub fn unique<'a>(
+    field: &str,
+    values: impl IntoIterator<Item = &'a str>,
+) -> Result<(), FieldError> {
     let mut seen = BTreeSet::new();
     for value in values {
         if !seen.insert(value) {
-            return Err(FieldError::Repeated { field: field.to_owned(), value: value.to_owned() });
+            return Err(FieldError::Repeated {
+                field: field.to_owned(),
+                value: value.to_owned(),
+            });
         }
     }
     Ok(())
@@ -211,13 +235,27 @@ mod tests {
 
     #[test]
     fn id_refuses_empty_too_long_and_other_characters() {
-        assert_eq!(id("item_id", ""), Err(FieldError::Empty { field: "item_id".into() }));
+        assert_eq!(
+            id("item_id", ""),
+            Err(FieldError::Empty {
+                field: "item_id".into()
+            })
+        );
         assert_eq!(
             id("item_id", &"x".repeat(ID_CHARS_MAX + 1)),
-            Err(FieldError::TooLong { field: "item_id".into(), chars: 65, chars_max: 64 })
+            Err(FieldError::TooLong {
+                field: "item_id".into(),
+                chars: 65,
+                chars_max: 64
+            })
         );
         for bad in ["a b", "a:b", "甲", "a\nb", "a+b", "é"] {
-            assert_eq!(id("item_id", bad), Err(FieldError::BadId { field: "item_id".into() }));
+            assert_eq!(
+                id("item_id", bad),
+                Err(FieldError::BadId {
+                    field: "item_id".into()
+                })
+            );
         }
     }
 
@@ -228,7 +266,11 @@ mod tests {
         let title = "回".repeat(TITLE_CHARS_MAX + 1);
         assert_eq!(
             required_text("title", &title, TITLE_CHARS_MAX),
-            Err(FieldError::TooLong { field: "title".into(), chars: 201, chars_max: 200 })
+            Err(FieldError::TooLong {
+                field: "title".into(),
+                chars: 201,
+                chars_max: 200
+            })
         );
     }
 
@@ -237,7 +279,9 @@ mod tests {
         for blank in ["", "   ", "\n\t", "\u{3000}"] {
             assert_eq!(
                 required_text("title", blank, TITLE_CHARS_MAX),
-                Err(FieldError::Empty { field: "title".into() })
+                Err(FieldError::Empty {
+                    field: "title".into()
+                })
             );
         }
         assert_eq!(optional_text("note", "", TEXT_CHARS_MAX), Ok(()));
@@ -248,7 +292,10 @@ mod tests {
         assert_eq!(unique("co_units", ["a", "b", "c"]), Ok(()));
         assert_eq!(
             unique("co_units", ["a", "b", "a", "b"]),
-            Err(FieldError::Repeated { field: "co_units".into(), value: "a".into() })
+            Err(FieldError::Repeated {
+                field: "co_units".into(),
+                value: "a".into()
+            })
         );
     }
 
@@ -257,7 +304,11 @@ mod tests {
         assert_eq!(count("deputies", DEPUTIES_MAX, DEPUTIES_MAX), Ok(()));
         assert_eq!(
             count("deputies", DEPUTIES_MAX + 1, DEPUTIES_MAX),
-            Err(FieldError::TooMany { field: "deputies".into(), count: 51, count_max: 50 })
+            Err(FieldError::TooMany {
+                field: "deputies".into(),
+                count: 51,
+                count_max: 50
+            })
         );
     }
 
@@ -265,7 +316,11 @@ mod tests {
     fn at_year_checks_the_local_year() {
         let tz = TimeZone::fixed(jiff::tz::Offset::constant(8));
         let ok: BusinessTime = "1969-12-31T16:00:00Z".parse().expect("valid");
-        assert_eq!(at_year("at", &ok, &tz), Ok(()), "local time 1970-01-01T00:00+08:00");
+        assert_eq!(
+            at_year("at", &ok, &tz),
+            Ok(()),
+            "local time 1970-01-01T00:00+08:00"
+        );
         let early: BusinessTime = "1969-12-31T15:59:59Z".parse().expect("valid");
         assert!(at_year("at", &early, &tz).is_err());
         let late: BusinessTime = "9001-01-01T00:00:00+08:00".parse().expect("valid");

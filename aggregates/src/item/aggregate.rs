@@ -46,7 +46,10 @@ pub(super) struct CommitmentState {
 impl FiledItem {
     /// The ids of the commitments not yet fulfilled, in the order they were made.
     pub(super) fn open_commitment_ids(&self) -> Vec<String> {
-        let open = self.commitments.iter().filter(|commitment| !commitment.fulfilled);
+        let open = self
+            .commitments
+            .iter()
+            .filter(|commitment| !commitment.fulfilled);
         open.map(|commitment| commitment.id.clone()).collect()
     }
 }
@@ -96,7 +99,14 @@ impl Aggregate for Item {
     }
 
     fn apply(&mut self, event: ItemEvent) {
-        if let ItemEvent::ItemFiled { item_id, urgent, deputies, triage_due, .. } = event {
+        if let ItemEvent::ItemFiled {
+            item_id,
+            urgent,
+            deputies,
+            triage_due,
+            ..
+        } = event
+        {
             self.filed = Some(FiledItem {
                 item_id,
                 status: ItemStatus::Filed,
@@ -141,13 +151,18 @@ fn apply_to_filed(item: &mut FiledItem, event: ItemEvent) {
                 item.status = ItemStatus::Rated;
             }
         }
-        ItemEvent::RehandlingStarted { round, answer_due, .. } => {
+        ItemEvent::RehandlingStarted {
+            round, answer_due, ..
+        } => {
             item.status = ItemStatus::Rehandling;
             item.round = round;
             item.due = answer_due;
         }
         ItemEvent::CommitmentFulfilled { commitment_id, .. } => {
-            let found = item.commitments.iter_mut().find(|commitment| commitment.id == commitment_id);
+            let found = item
+                .commitments
+                .iter_mut()
+                .find(|commitment| commitment.id == commitment_id);
             if let Some(commitment) = found {
                 commitment.fulfilled = true;
             }

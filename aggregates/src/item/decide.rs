@@ -10,7 +10,7 @@
 //! 4. the item's state (including, for `FulfilCommitment`, whether the commitment exists and is
 //!    open);
 //! 5. the command's fields: the actor's id, the year of `at`, then the action's fields in the
-//!    order they are declared.
+//!    order they are declared (for `FileItem`, starting with the new item's id).
 //!
 //! Nothing here reads the clock: every date is the local date of the command's `at` in the
 //! ledger's time zone.
@@ -46,7 +46,9 @@ impl Item {
         let Some(item) = self.filed() else {
             return match &command.action {
                 ItemAction::FileItem(data) => decide_file(command, data, rules),
-                action => Err(ItemError::NotFiled { item_id: action.item_id().to_owned() }),
+                action => Err(ItemError::NotFiled {
+                    item_id: action.item_id().to_owned(),
+                }),
             };
         };
         let command_item_id = command.action.item_id();
@@ -56,7 +58,11 @@ impl Item {
                 command_item_id: command_item_id.to_owned(),
             });
         }
-        let context = Context { item, command, rules };
+        let context = Context {
+            item,
+            command,
+            rules,
+        };
         match &command.action {
             ItemAction::FileItem(_) => Err(ItemError::AlreadyFiled {
                 item_id: item.item_id.clone(),
@@ -87,7 +93,10 @@ fn check_role(command: &ItemCommand) -> Result<(), ItemError> {
 
 /// Wraps a field check's error with the item's id.
 fn field(item_id: &str, checked: Result<(), FieldError>) -> Result<(), ItemError> {
-    checked.map_err(|error| ItemError::InvalidField { item_id: item_id.to_owned(), error })
+    checked.map_err(|error| ItemError::InvalidField {
+        item_id: item_id.to_owned(),
+        error,
+    })
 }
 
 /// Checks the fields every command has: the actor's id and the year of `at`.
@@ -97,7 +106,10 @@ fn check_envelope(
     rules: &DeadlineRules,
 ) -> Result<(), ItemError> {
     field(item_id, validate::id("actor.id", &command.actor.id))?;
-    field(item_id, validate::at_year("at", &command.at, &rules.time_zone))
+    field(
+        item_id,
+        validate::at_year("at", &command.at, &rules.time_zone),
+    )
 }
 
 fn decide_file(
@@ -106,16 +118,24 @@ fn decide_file(
     rules: &DeadlineRules,
 ) -> Result<Vec<ItemEvent>, ItemError> {
     let item_id = data.item_id.as_str();
-    field(item_id, validate::id("item_id", item_id))?;
     check_envelope(item_id, command, rules)?;
-    field(item_id, validate::required_text("title", &data.title, validate::TITLE_CHARS_MAX))?;
-    field(item_id, validate::optional_text("body", &data.body, validate::TEXT_CHARS_MAX))?;
+    field(item_id, validate::id("item_id", item_id))?;
+    field(
+        item_id,
+        validate::required_text("title", &data.title, validate::TITLE_CHARS_MAX),
+    )?;
+    field(
+        item_id,
+        validate::optional_text("body", &data.body, validate::TEXT_CHARS_MAX),
+    )?;
     check_deputies(item_id, &data.deputies)?;
     check_cases(item_id, &data.cases)?;
     if let Some(parent_id) = &data.parent_id {
         field(item_id, validate::id("parent_id", parent_id))?;
         if parent_id == item_id {
-            return Err(ItemError::ParentIsItself { item_id: item_id.to_owned() });
+            return Err(ItemError::ParentIsItself {
+                item_id: item_id.to_owned(),
+            });
         }
     }
     let filed_on = command.at.local_date(&rules.time_zone);
@@ -134,31 +154,60 @@ fn decide_file(
 
 fn check_deputies(item_id: &str, deputies: &[Deputy]) -> Result<(), ItemError> {
     if deputies.is_empty() {
-        return field(item_id, Err(FieldError::Empty { field: "deputies".to_owned() }));
+        return field(
+            item_id,
+            Err(FieldError::Empty {
+                field: "deputies".to_owned(),
+            }),
+        );
     }
-    field(item_id, validate::count("deputies", deputies.len(), validate::DEPUTIES_MAX))?;
+    field(
+        item_id,
+        validate::count("deputies", deputies.len(), validate::DEPUTIES_MAX),
+    )?;
     for (index, deputy) in deputies.iter().enumerate() {
-        field(item_id, validate::id(&format!("deputies[{index}].id"), &deputy.id))?;
+        field(
+            item_id,
+            validate::id(&format!("deputies[{index}].id"), &deputy.id),
+        )?;
         let name_field = format!("deputies[{index}].name");
-        field(item_id, validate::required_text(&name_field, &deputy.name, validate::NAME_CHARS_MAX))?;
+        field(
+            item_id,
+            validate::required_text(&name_field, &deputy.name, validate::NAME_CHARS_MAX),
+        )?;
     }
     let ids = deputies.iter().map(|deputy| deputy.id.as_str());
     field(item_id, validate::unique("deputies[].id", ids))?;
-    let leads: Vec<String> =
-        deputies.iter().filter(|deputy| deputy.lead).map(|deputy| deputy.id.clone()).collect();
+    let leads: Vec<String> = deputies
+        .iter()
+        .filter(|deputy| deputy.lead)
+        .map(|deputy| deputy.id.clone())
+        .collect();
     if leads.len() > 1 {
-        return Err(ItemError::SeveralLeadDeputies { item_id: item_id.to_owned(), deputy_ids: leads });
+        return Err(ItemError::SeveralLeadDeputies {
+            item_id: item_id.to_owned(),
+            deputy_ids: leads,
+        });
     }
     Ok(())
 }
 
 fn check_cases(item_id: &str, cases: &[String]) -> Result<(), ItemError> {
-    field(item_id, validate::count("cases", cases.len(), validate::CASES_MAX))?;
+    field(
+        item_id,
+        validate::count("cases", cases.len(), validate::CASES_MAX),
+    )?;
     for (index, case_no) in cases.iter().enumerate() {
         let case_field = format!("cases[{index}]");
-        field(item_id, validate::required_text(&case_field, case_no, validate::CASE_NO_CHARS_MAX))?;
+        field(
+            item_id,
+            validate::required_text(&case_field, case_no, validate::CASE_NO_CHARS_MAX),
+        )?;
     }
-    field(item_id, validate::unique("cases", cases.iter().map(String::as_str)))
+    field(
+        item_id,
+        validate::unique("cases", cases.iter().map(String::as_str)),
+    )
 }
 
 /// A command being decided for a filed item, with the rules it is decided by.
@@ -193,7 +242,10 @@ impl Context<'_> {
     fn triage(&self, data: &TriageItem) -> Result<Vec<ItemEvent>, ItemError> {
         if self.status() != ItemStatus::Filed {
             let status = self.status();
-            return Err(ItemError::TriageNeedsFiled { item_id: self.item_id().to_owned(), status });
+            return Err(ItemError::TriageNeedsFiled {
+                item_id: self.item_id().to_owned(),
+                status,
+            });
         }
         self.check_envelope()?;
         self.check_triage_fields(data)?;
@@ -204,11 +256,19 @@ impl Context<'_> {
             TriageDecision::Return => ItemEvent::ItemReturned { item_id, reason },
             TriageDecision::Redirect => {
                 let redirect_to = data.redirect_to.clone().unwrap_or_default();
-                ItemEvent::ItemRedirected { item_id, redirect_to, reason }
+                ItemEvent::ItemRedirected {
+                    item_id,
+                    redirect_to,
+                    reason,
+                }
             }
             TriageDecision::Merge => {
                 let target_item_id = data.target_item_id.clone().unwrap_or_default();
-                ItemEvent::ItemMerged { item_id, target_item_id, reason }
+                ItemEvent::ItemMerged {
+                    item_id,
+                    target_item_id,
+                    reason,
+                }
             }
         };
         Ok(vec![event])
@@ -232,33 +292,58 @@ impl Context<'_> {
         }
         if wants_redirect {
             let redirect_to = data.redirect_to.as_deref().unwrap_or_default();
-            self.field(validate::required_text("redirect_to", redirect_to, validate::UNIT_CHARS_MAX))?;
+            self.field(validate::required_text(
+                "redirect_to",
+                redirect_to,
+                validate::UNIT_CHARS_MAX,
+            ))?;
         }
         if wants_target {
             let target_item_id = data.target_item_id.as_deref().unwrap_or_default();
             self.field(validate::id("target_item_id", target_item_id))?;
             if target_item_id == self.item_id() {
-                return Err(ItemError::MergeIntoItself { item_id: self.item_id().to_owned() });
+                return Err(ItemError::MergeIntoItself {
+                    item_id: self.item_id().to_owned(),
+                });
             }
         }
         if decision == TriageDecision::Accept {
-            self.field(validate::optional_text("reason", &data.reason, validate::TEXT_CHARS_MAX))
+            self.field(validate::optional_text(
+                "reason",
+                &data.reason,
+                validate::TEXT_CHARS_MAX,
+            ))
         } else {
-            self.field(validate::required_text("reason", &data.reason, validate::TEXT_CHARS_MAX))
+            self.field(validate::required_text(
+                "reason",
+                &data.reason,
+                validate::TEXT_CHARS_MAX,
+            ))
         }
     }
 
     fn assign(&self, data: &AssignItem) -> Result<Vec<ItemEvent>, ItemError> {
         if self.status() != ItemStatus::Accepted {
             let status = self.status();
-            return Err(ItemError::AssignNeedsAccepted { item_id: self.item_id().to_owned(), status });
+            return Err(ItemError::AssignNeedsAccepted {
+                item_id: self.item_id().to_owned(),
+                status,
+            });
         }
         self.check_envelope()?;
-        self.field(validate::required_text("lead_unit", &data.lead_unit, validate::UNIT_CHARS_MAX))?;
+        self.field(validate::required_text(
+            "lead_unit",
+            &data.lead_unit,
+            validate::UNIT_CHARS_MAX,
+        ))?;
         self.check_co_units(&data.lead_unit, &data.co_units)?;
         self.field(validate::id("leader.id", &data.leader.id))?;
         let name_max = validate::NAME_CHARS_MAX;
-        self.field(validate::required_text("leader.name", &data.leader.name, name_max))?;
+        self.field(validate::required_text(
+            "leader.name",
+            &data.leader.name,
+            name_max,
+        ))?;
         let assigned_on = self.today();
         let co_view_due = if data.co_units.is_empty() {
             None
@@ -277,15 +362,29 @@ impl Context<'_> {
     }
 
     fn check_co_units(&self, lead_unit: &str, co_units: &[String]) -> Result<(), ItemError> {
-        self.field(validate::count("co_units", co_units.len(), validate::CO_UNITS_MAX))?;
+        self.field(validate::count(
+            "co_units",
+            co_units.len(),
+            validate::CO_UNITS_MAX,
+        ))?;
         for (index, unit) in co_units.iter().enumerate() {
             let unit_field = format!("co_units[{index}]");
-            self.field(validate::required_text(&unit_field, unit, validate::UNIT_CHARS_MAX))?;
+            self.field(validate::required_text(
+                &unit_field,
+                unit,
+                validate::UNIT_CHARS_MAX,
+            ))?;
         }
-        self.field(validate::unique("co_units", co_units.iter().map(String::as_str)))?;
+        self.field(validate::unique(
+            "co_units",
+            co_units.iter().map(String::as_str),
+        ))?;
         if let Some(unit) = co_units.iter().find(|unit| unit.as_str() == lead_unit) {
             let item_id = self.item_id().to_owned();
-            return Err(ItemError::CoUnitIsLeadUnit { item_id, unit: unit.clone() });
+            return Err(ItemError::CoUnitIsLeadUnit {
+                item_id,
+                unit: unit.clone(),
+            });
         }
         Ok(())
     }
@@ -293,12 +392,23 @@ impl Context<'_> {
     fn answer(&self, data: &AnswerItem) -> Result<Vec<ItemEvent>, ItemError> {
         if !matches!(self.status(), ItemStatus::Assigned | ItemStatus::Rehandling) {
             let status = self.status();
-            return Err(ItemError::AnswerNeedsAssignment { item_id: self.item_id().to_owned(), status });
+            return Err(ItemError::AnswerNeedsAssignment {
+                item_id: self.item_id().to_owned(),
+                status,
+            });
         }
         self.check_envelope()?;
-        self.field(validate::required_text("text", &data.text, validate::TEXT_CHARS_MAX))?;
+        self.field(validate::required_text(
+            "text",
+            &data.text,
+            validate::TEXT_CHARS_MAX,
+        ))?;
         if let Some(doc_no) = &data.doc_no {
-            self.field(validate::required_text("doc_no", doc_no, validate::DOC_NO_CHARS_MAX))?;
+            self.field(validate::required_text(
+                "doc_no",
+                doc_no,
+                validate::DOC_NO_CHARS_MAX,
+            ))?;
         }
         self.check_commitments(data)?;
         let answered_on = self.today();
@@ -319,17 +429,31 @@ impl Context<'_> {
 
     fn check_commitments(&self, data: &AnswerItem) -> Result<(), ItemError> {
         let commitments = &data.commitments;
-        self.field(validate::count("commitments", commitments.len(), validate::COMMITMENTS_MAX))?;
+        self.field(validate::count(
+            "commitments",
+            commitments.len(),
+            validate::COMMITMENTS_MAX,
+        ))?;
         for (index, commitment) in commitments.iter().enumerate() {
-            self.field(validate::id(&format!("commitments[{index}].id"), &commitment.id))?;
+            self.field(validate::id(
+                &format!("commitments[{index}].id"),
+                &commitment.id,
+            ))?;
             let text_field = format!("commitments[{index}].text");
             let text_max = validate::COMMITMENT_TEXT_CHARS_MAX;
-            self.field(validate::required_text(&text_field, &commitment.text, text_max))?;
+            self.field(validate::required_text(
+                &text_field,
+                &commitment.text,
+                text_max,
+            ))?;
         }
         let ids = commitments.iter().map(|commitment| commitment.id.as_str());
         self.field(validate::unique("commitments[].id", ids))?;
         let earlier = |id: &str| self.item.commitments.iter().any(|made| made.id == id);
-        if let Some(used) = commitments.iter().find(|commitment| earlier(&commitment.id)) {
+        if let Some(used) = commitments
+            .iter()
+            .find(|commitment| earlier(&commitment.id))
+        {
             return Err(ItemError::CommitmentIdUsed {
                 item_id: self.item_id().to_owned(),
                 commitment_id: used.id.clone(),
@@ -345,10 +469,17 @@ impl Context<'_> {
         }
         if self.status() != ItemStatus::Answered {
             let status = self.status();
-            return Err(ItemError::RatingNeedsAnswer { item_id: self.item_id().to_owned(), status });
+            return Err(ItemError::RatingNeedsAnswer {
+                item_id: self.item_id().to_owned(),
+                status,
+            });
         }
         self.check_envelope()?;
-        self.field(validate::optional_text("comment", &data.comment, validate::TEXT_CHARS_MAX))?;
+        self.field(validate::optional_text(
+            "comment",
+            &data.comment,
+            validate::TEXT_CHARS_MAX,
+        ))?;
         let deputy_id = if on_behalf {
             self.deputy_rated_on_behalf(data)?
         } else {
@@ -376,7 +507,12 @@ impl Context<'_> {
     /// Checks that the acting deputy is named on the item and rates in their own name.
     fn check_deputy_owns_item(&self, data: &RateAnswer) -> Result<(), ItemError> {
         let actor_id = &self.command.actor.id;
-        if !self.item.deputies.iter().any(|deputy| &deputy.id == actor_id) {
+        if !self
+            .item
+            .deputies
+            .iter()
+            .any(|deputy| &deputy.id == actor_id)
+        {
             return Err(ItemError::NotItemDeputy {
                 item_id: self.item_id().to_owned(),
                 deputy_id: actor_id.clone(),
@@ -412,7 +548,9 @@ impl Context<'_> {
             // hand-made history; asking for the deputy is then the honest answer.
             None => Err(ItemError::InvalidField {
                 item_id: self.item_id().to_owned(),
-                error: FieldError::Empty { field: "deputy_id".to_owned() },
+                error: FieldError::Empty {
+                    field: "deputy_id".to_owned(),
+                },
             }),
         }
     }
@@ -420,10 +558,17 @@ impl Context<'_> {
     fn fulfil(&self, data: &FulfilCommitment) -> Result<Vec<ItemEvent>, ItemError> {
         let status = self.status();
         if status == ItemStatus::Closed || status.is_ended_unanswered() {
-            return Err(ItemError::ItemFinished { item_id: self.item_id().to_owned(), status });
+            return Err(ItemError::ItemFinished {
+                item_id: self.item_id().to_owned(),
+                status,
+            });
         }
         let commitment_id = &data.commitment_id;
-        let made = self.item.commitments.iter().find(|made| &made.id == commitment_id);
+        let made = self
+            .item
+            .commitments
+            .iter()
+            .find(|made| &made.id == commitment_id);
         let Some(commitment) = made else {
             return Err(ItemError::CommitmentNotFound {
                 item_id: self.item_id().to_owned(),
@@ -437,7 +582,11 @@ impl Context<'_> {
             });
         }
         self.check_envelope()?;
-        self.field(validate::optional_text("note", &data.note, validate::TEXT_CHARS_MAX))?;
+        self.field(validate::optional_text(
+            "note",
+            &data.note,
+            validate::TEXT_CHARS_MAX,
+        ))?;
         Ok(vec![ItemEvent::CommitmentFulfilled {
             item_id: self.item_id().to_owned(),
             commitment_id: commitment_id.clone(),
@@ -448,17 +597,30 @@ impl Context<'_> {
     fn reconcile(&self, data: &ReconcileItem) -> Result<Vec<ItemEvent>, ItemError> {
         if self.status() != ItemStatus::Rated {
             let status = self.status();
-            return Err(ItemError::ReconcileNeedsRating { item_id: self.item_id().to_owned(), status });
+            return Err(ItemError::ReconcileNeedsRating {
+                item_id: self.item_id().to_owned(),
+                status,
+            });
         }
         let open = self.item.open_commitment_ids();
         if !open.is_empty() {
             let item_id = self.item_id().to_owned();
-            return Err(ItemError::OpenCommitments { item_id, commitment_ids: open });
+            return Err(ItemError::OpenCommitments {
+                item_id,
+                commitment_ids: open,
+            });
         }
         self.check_envelope()?;
-        self.field(validate::optional_text("note", &data.note, validate::TEXT_CHARS_MAX))?;
+        self.field(validate::optional_text(
+            "note",
+            &data.note,
+            validate::TEXT_CHARS_MAX,
+        ))?;
         let item_id = self.item_id().to_owned();
-        Ok(vec![ItemEvent::ItemReconciled { item_id, note: data.note.clone() }])
+        Ok(vec![ItemEvent::ItemReconciled {
+            item_id,
+            note: data.note.clone(),
+        }])
     }
 
     fn close(&self, data: &CloseItem) -> Result<Vec<ItemEvent>, ItemError> {
@@ -468,8 +630,15 @@ impl Context<'_> {
             return Err(ItemError::CloseNeedsReconciliation { item_id, status });
         }
         self.check_envelope()?;
-        self.field(validate::optional_text("note", &data.note, validate::TEXT_CHARS_MAX))?;
+        self.field(validate::optional_text(
+            "note",
+            &data.note,
+            validate::TEXT_CHARS_MAX,
+        ))?;
         let item_id = self.item_id().to_owned();
-        Ok(vec![ItemEvent::ItemClosed { item_id, note: data.note.clone() }])
+        Ok(vec![ItemEvent::ItemClosed {
+            item_id,
+            note: data.note.clone(),
+        }])
     }
 }

@@ -28,7 +28,9 @@ pub enum ItemError {
         role: Role,
     },
     /// A deputy tried to rate an item that does not name them. Code `forbidden`.
-    #[error("item {item_id}: deputy {deputy_id} is not named on this item, so may not rate its answer")]
+    #[error(
+        "item {item_id}: deputy {deputy_id} is not named on this item, so may not rate its answer"
+    )]
     NotItemDeputy {
         /// The item.
         item_id: String,
@@ -229,7 +231,10 @@ pub enum ItemError {
 
 /// The roles allowed to issue `action`, for messages: `"deputy or liaison"`.
 fn roles_text(action: &str) -> String {
-    let roles: Vec<&str> = ItemAction::allowed_roles(action).iter().map(|role| role.as_str()).collect();
+    let roles: Vec<&str> = ItemAction::allowed_roles(action)
+        .iter()
+        .map(|role| role.as_str())
+        .collect();
     roles.join(" or ")
 }
 

@@ -10,27 +10,45 @@ use super::support::*;
 fn ready_commands(item_id: &str) -> Vec<(Vec<ItemEvent>, ItemAction)> {
     let id = || item_id.to_owned();
     vec![
-        (vec![], ItemAction::FileItem(FileItem { item_id: id(), ..file_data() })),
-        (vec![filed()], ItemAction::TriageItem({
-            let mut data = triage_data(TriageDecision::Accept);
-            data.item_id = id();
-            data
-        })),
-        (history_accepted(), ItemAction::AssignItem({
-            let mut data = assign_data();
-            data.item_id = id();
-            data
-        })),
-        (history_assigned(), ItemAction::AnswerItem({
-            let mut data = answer_data(vec![]);
-            data.item_id = id();
-            data
-        })),
-        (history_answered(vec![]), ItemAction::RateAnswer({
-            let mut data = rate_data(Rating::Satisfied);
-            data.item_id = id();
-            data
-        })),
+        (
+            vec![],
+            ItemAction::FileItem(FileItem {
+                item_id: id(),
+                ..file_data()
+            }),
+        ),
+        (
+            vec![filed()],
+            ItemAction::TriageItem({
+                let mut data = triage_data(TriageDecision::Accept);
+                data.item_id = id();
+                data
+            }),
+        ),
+        (
+            history_accepted(),
+            ItemAction::AssignItem({
+                let mut data = assign_data();
+                data.item_id = id();
+                data
+            }),
+        ),
+        (
+            history_assigned(),
+            ItemAction::AnswerItem({
+                let mut data = answer_data(vec![]);
+                data.item_id = id();
+                data
+            }),
+        ),
+        (
+            history_answered(vec![]),
+            ItemAction::RateAnswer({
+                let mut data = rate_data(Rating::Satisfied);
+                data.item_id = id();
+                data
+            }),
+        ),
         (
             history_answered(vec![commitment("c-1")]),
             ItemAction::FulfilCommitment(FulfilCommitment {
@@ -39,8 +57,20 @@ fn ready_commands(item_id: &str) -> Vec<(Vec<ItemEvent>, ItemAction)> {
                 note: String::new(),
             }),
         ),
-        (history_rated(), ItemAction::ReconcileItem(ReconcileItem { item_id: id(), note: String::new() })),
-        (history_reconciled(), ItemAction::CloseItem(CloseItem { item_id: id(), note: String::new() })),
+        (
+            history_rated(),
+            ItemAction::ReconcileItem(ReconcileItem {
+                item_id: id(),
+                note: String::new(),
+            }),
+        ),
+        (
+            history_reconciled(),
+            ItemAction::CloseItem(CloseItem {
+                item_id: id(),
+                note: String::new(),
+            }),
+        ),
     ]
 }
 
@@ -61,7 +91,10 @@ fn roles_allowed(type_name: &str) -> Vec<Role> {
 
 #[test]
 fn ready_commands_cover_every_item_action() {
-    let names: Vec<&str> = ready_commands(ITEM).iter().map(|(_, action)| action.type_name()).collect();
+    let names: Vec<&str> = ready_commands(ITEM)
+        .iter()
+        .map(|(_, action)| action.type_name())
+        .collect();
     assert_eq!(names, ItemAction::TYPES);
 }
 
@@ -72,10 +105,16 @@ fn every_command_is_accepted_from_its_allowed_roles_and_forbidden_to_every_other
         let allowed = roles_allowed(type_name);
         assert_eq!(ItemAction::allowed_roles(type_name), allowed.as_slice());
         for role in Role::ALL {
-            let validator = item_test().given(given.clone()).when(command(role, LATER_AT, action.clone()));
+            let validator =
+                item_test()
+                    .given(given.clone())
+                    .when(command(role, LATER_AT, action.clone()));
             if allowed.contains(&role) {
                 let result = validator.inspect_result();
-                assert!(result.is_ok(), "{role} should be allowed to {type_name}: {result:?}");
+                assert!(
+                    result.is_ok(),
+                    "{role} should be allowed to {type_name}: {result:?}"
+                );
             } else {
                 validator.then_expect_error(ItemError::RoleNotAllowed {
                     item_id: ITEM.into(),
@@ -103,7 +142,10 @@ fn auditor_and_admin_may_issue_no_item_command() {
 
 #[test]
 fn role_is_checked_before_the_item_exists() {
-    let action = ItemAction::CloseItem(CloseItem { item_id: ITEM.into(), note: String::new() });
+    let action = ItemAction::CloseItem(CloseItem {
+        item_id: ITEM.into(),
+        note: String::new(),
+    });
     item_test()
         .given_no_previous_events()
         .when(command(Role::Auditor, LATER_AT, action))
@@ -121,18 +163,31 @@ fn every_command_but_file_item_on_an_unfiled_item_is_not_found() {
         item_test()
             .given_no_previous_events()
             .when(command(role, LATER_AT, action))
-            .then_expect_error(ItemError::NotFiled { item_id: ITEM.into() });
+            .then_expect_error(ItemError::NotFiled {
+                item_id: ITEM.into(),
+            });
     }
 }
 
 #[test]
 fn every_command_naming_another_item_is_refused_as_invalid() {
-    for ((given, _), (_, action)) in ready_commands(ITEM).into_iter().zip(ready_commands(OTHER_ITEM)) {
+    for ((given, _), (_, action)) in ready_commands(ITEM)
+        .into_iter()
+        .zip(ready_commands(OTHER_ITEM))
+    {
         let role = roles_allowed(action.type_name())[0];
         // FileItem is ready on an unfiled item; it can only name the wrong item once filed.
-        let given = if given.is_empty() { vec![filed()] } else { given };
-        item_test().given(given).when(command(role, LATER_AT, action)).then_expect_error(
-            ItemError::ItemIdMismatch { item_id: ITEM.into(), command_item_id: OTHER_ITEM.into() },
-        );
+        let given = if given.is_empty() {
+            vec![filed()]
+        } else {
+            given
+        };
+        item_test()
+            .given(given)
+            .when(command(role, LATER_AT, action))
+            .then_expect_error(ItemError::ItemIdMismatch {
+                item_id: ITEM.into(),
+                command_item_id: OTHER_ITEM.into(),
+            });
     }
 }

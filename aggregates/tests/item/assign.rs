@@ -16,7 +16,10 @@ fn assign_item_records_answer_due_in_three_months_and_co_view_due_in_one() {
 #[test]
 fn assign_urgent_item_gives_one_month_to_answer() {
     // Urgent: Tuesday 2024-03-05 + 1 month = Friday 2024-04-05.
-    let urgent_filed = filed_from(FileItem { urgent: true, ..file_data() });
+    let urgent_filed = filed_from(FileItem {
+        urgent: true,
+        ..file_data()
+    });
     item_test()
         .given(vec![urgent_filed, accepted()])
         .when(assign(assign_data()))
@@ -33,9 +36,14 @@ fn assign_urgent_item_gives_one_month_to_answer() {
 
 #[test]
 fn assign_item_without_co_units_sets_no_co_view_due() {
-    let data = AssignItem { co_units: vec![], ..assign_data() };
-    item_test().given(history_accepted()).when(assign(data)).then_expect_events(vec![
-        ItemEvent::ItemAssigned {
+    let data = AssignItem {
+        co_units: vec![],
+        ..assign_data()
+    };
+    item_test()
+        .given(history_accepted())
+        .when(assign(data))
+        .then_expect_events(vec![ItemEvent::ItemAssigned {
             item_id: ITEM.into(),
             lead_unit: "执行局".into(),
             co_units: vec![],
@@ -43,8 +51,7 @@ fn assign_item_without_co_units_sets_no_co_view_due() {
             assigned_on: ASSIGNED_ON,
             answer_due: ANSWER_DUE,
             co_view_due: None,
-        },
-    ]);
+        }]);
 }
 
 #[test]
@@ -55,8 +62,10 @@ fn assign_item_due_dates_falling_on_a_weekend_move_to_monday() {
         at: at("2024-05-31T16:00:00+08:00"),
         ..assign(assign_data())
     };
-    item_test().given(history_accepted()).when(cmd).then_expect_events(vec![
-        ItemEvent::ItemAssigned {
+    item_test()
+        .given(history_accepted())
+        .when(cmd)
+        .then_expect_events(vec![ItemEvent::ItemAssigned {
             item_id: ITEM.into(),
             lead_unit: "执行局".into(),
             co_units: vec!["立案庭".into()],
@@ -64,8 +73,7 @@ fn assign_item_due_dates_falling_on_a_weekend_move_to_monday() {
             assigned_on: date(2024, 5, 31),
             answer_due: date(2024, 9, 2),
             co_view_due: Some(date(2024, 7, 1)),
-        },
-    ]);
+        }]);
 }
 
 #[test]
@@ -75,11 +83,14 @@ fn assign_item_refused_unless_accepted() {
         (history_assigned(), ItemStatus::Assigned),
         (history_answered(vec![]), ItemStatus::Answered),
         (
-            vec![filed(), ItemEvent::ItemMerged {
-                item_id: ITEM.into(),
-                target_item_id: OTHER_ITEM.into(),
-                reason: "同一事项".into(),
-            }],
+            vec![
+                filed(),
+                ItemEvent::ItemMerged {
+                    item_id: ITEM.into(),
+                    target_item_id: OTHER_ITEM.into(),
+                    reason: "同一事项".into(),
+                },
+            ],
             ItemStatus::Merged,
         ),
     ];
@@ -87,49 +98,88 @@ fn assign_item_refused_unless_accepted() {
         item_test()
             .given(given)
             .when(assign(assign_data()))
-            .then_expect_error(ItemError::AssignNeedsAccepted { item_id: ITEM.into(), status });
+            .then_expect_error(ItemError::AssignNeedsAccepted {
+                item_id: ITEM.into(),
+                status,
+            });
     }
 }
 
 #[test]
 fn assign_item_lead_unit_of_200_characters_accepted_and_201_refused() {
-    let data = AssignItem { lead_unit: chars(UNIT_CHARS_MAX), ..assign_data() };
+    let data = AssignItem {
+        lead_unit: chars(UNIT_CHARS_MAX),
+        ..assign_data()
+    };
     accepted_events(history_accepted(), assign(data));
-    let data = AssignItem { lead_unit: chars(UNIT_CHARS_MAX + 1), ..assign_data() };
+    let data = AssignItem {
+        lead_unit: chars(UNIT_CHARS_MAX + 1),
+        ..assign_data()
+    };
     item_test()
         .given(history_accepted())
         .when(assign(data))
         .then_expect_error(too_long("lead_unit", 201, 200));
-    let data = AssignItem { lead_unit: String::new(), ..assign_data() };
-    item_test().given(history_accepted()).when(assign(data)).then_expect_error(empty("lead_unit"));
+    let data = AssignItem {
+        lead_unit: String::new(),
+        ..assign_data()
+    };
+    item_test()
+        .given(history_accepted())
+        .when(assign(data))
+        .then_expect_error(empty("lead_unit"));
 }
 
 #[test]
 fn assign_item_20_co_units_accepted_and_21_refused() {
     let units = |n: usize| (0..n).map(|i| format!("第{i}庭")).collect::<Vec<_>>();
-    accepted_events(history_accepted(), assign(AssignItem { co_units: units(CO_UNITS_MAX), ..assign_data() }));
+    accepted_events(
+        history_accepted(),
+        assign(AssignItem {
+            co_units: units(CO_UNITS_MAX),
+            ..assign_data()
+        }),
+    );
     item_test()
         .given(history_accepted())
-        .when(assign(AssignItem { co_units: units(CO_UNITS_MAX + 1), ..assign_data() }))
+        .when(assign(AssignItem {
+            co_units: units(CO_UNITS_MAX + 1),
+            ..assign_data()
+        }))
         .then_expect_error(too_many("co_units", 21, 20));
 }
 
 #[test]
 fn assign_item_co_unit_name_of_200_characters_accepted_and_201_refused() {
-    let data = AssignItem { co_units: vec![chars(UNIT_CHARS_MAX)], ..assign_data() };
+    let data = AssignItem {
+        co_units: vec![chars(UNIT_CHARS_MAX)],
+        ..assign_data()
+    };
     accepted_events(history_accepted(), assign(data));
-    let data = AssignItem { co_units: vec!["立案庭".into(), chars(UNIT_CHARS_MAX + 1)], ..assign_data() };
+    let data = AssignItem {
+        co_units: vec!["立案庭".into(), chars(UNIT_CHARS_MAX + 1)],
+        ..assign_data()
+    };
     item_test()
         .given(history_accepted())
         .when(assign(data))
         .then_expect_error(too_long("co_units[1]", 201, 200));
-    let data = AssignItem { co_units: vec![" ".into()], ..assign_data() };
-    item_test().given(history_accepted()).when(assign(data)).then_expect_error(empty("co_units[0]"));
+    let data = AssignItem {
+        co_units: vec![" ".into()],
+        ..assign_data()
+    };
+    item_test()
+        .given(history_accepted())
+        .when(assign(data))
+        .then_expect_error(empty("co_units[0]"));
 }
 
 #[test]
 fn assign_item_refuses_the_same_co_unit_twice() {
-    let data = AssignItem { co_units: vec!["立案庭".into(), "立案庭".into()], ..assign_data() };
+    let data = AssignItem {
+        co_units: vec!["立案庭".into(), "立案庭".into()],
+        ..assign_data()
+    };
     item_test()
         .given(history_accepted())
         .when(assign(data))
@@ -138,21 +188,40 @@ fn assign_item_refuses_the_same_co_unit_twice() {
 
 #[test]
 fn assign_item_refuses_the_lead_unit_as_a_co_unit() {
-    let data = AssignItem { co_units: vec!["立案庭".into(), "执行局".into()], ..assign_data() };
-    item_test().given(history_accepted()).when(assign(data)).then_expect_error(
-        ItemError::CoUnitIsLeadUnit { item_id: ITEM.into(), unit: "执行局".into() },
-    );
+    let data = AssignItem {
+        co_units: vec!["立案庭".into(), "执行局".into()],
+        ..assign_data()
+    };
+    item_test()
+        .given(history_accepted())
+        .when(assign(data))
+        .then_expect_error(ItemError::CoUnitIsLeadUnit {
+            item_id: ITEM.into(),
+            unit: "执行局".into(),
+        });
 }
 
 #[test]
 fn assign_item_refuses_a_bad_leader_id() {
-    let data = AssignItem { leader: Leader { id: "张 院长".into(), ..leader() }, ..assign_data() };
-    item_test().given(history_accepted()).when(assign(data)).then_expect_error(bad_id("leader.id"));
+    let data = AssignItem {
+        leader: Leader {
+            id: "张 院长".into(),
+            ..leader()
+        },
+        ..assign_data()
+    };
+    item_test()
+        .given(history_accepted())
+        .when(assign(data))
+        .then_expect_error(bad_id("leader.id"));
 }
 
 #[test]
 fn assign_item_leader_name_of_100_characters_accepted_and_101_refused() {
-    let named = |name: String| AssignItem { leader: Leader { name, ..leader() }, ..assign_data() };
+    let named = |name: String| AssignItem {
+        leader: Leader { name, ..leader() },
+        ..assign_data()
+    };
     accepted_events(history_accepted(), assign(named(chars(NAME_CHARS_MAX))));
     item_test()
         .given(history_accepted())

@@ -1,7 +1,9 @@
 use aggregates::actor::Role;
 use aggregates::deadline::DeadlineRules;
 use aggregates::error::ErrorCode;
-use aggregates::item::{Item, ItemAction, ItemError, ItemEvent, ItemStatus, Rating, TriageDecision};
+use aggregates::item::{
+    Item, ItemAction, ItemError, ItemEvent, ItemStatus, Rating, TriageDecision,
+};
 use aggregates::validate::FieldError;
 use cqrs_es::Aggregate;
 use jiff::civil::date;
@@ -33,7 +35,11 @@ fn apply_moves_the_status_through_the_whole_lifecycle() {
         (assigned(), ItemStatus::Assigned, 1),
         (answered(vec![commitment("c-1")]), ItemStatus::Answered, 1),
         (rated(1, Rating::Unsatisfied), ItemStatus::Answered, 1),
-        (rehandling_started(2, REHANDLING_DUE), ItemStatus::Rehandling, 2),
+        (
+            rehandling_started(2, REHANDLING_DUE),
+            ItemStatus::Rehandling,
+            2,
+        ),
         (
             answered_from(answer_data(vec![]), 2, date(2024, 6, 20), REHANDLING_DUE),
             ItemStatus::Answered,
@@ -57,13 +63,27 @@ fn apply_moves_the_status_through_the_whole_lifecycle() {
 #[test]
 fn triage_endings_set_their_statuses() {
     let endings = [
-        (ItemEvent::ItemReturned { item_id: ITEM.into(), reason: "r".into() }, ItemStatus::Returned),
         (
-            ItemEvent::ItemRedirected { item_id: ITEM.into(), redirect_to: "x".into(), reason: "r".into() },
+            ItemEvent::ItemReturned {
+                item_id: ITEM.into(),
+                reason: "r".into(),
+            },
+            ItemStatus::Returned,
+        ),
+        (
+            ItemEvent::ItemRedirected {
+                item_id: ITEM.into(),
+                redirect_to: "x".into(),
+                reason: "r".into(),
+            },
             ItemStatus::Redirected,
         ),
         (
-            ItemEvent::ItemMerged { item_id: ITEM.into(), target_item_id: OTHER_ITEM.into(), reason: "r".into() },
+            ItemEvent::ItemMerged {
+                item_id: ITEM.into(),
+                target_item_id: OTHER_ITEM.into(),
+                reason: "r".into(),
+            },
             ItemStatus::Merged,
         ),
     ];
@@ -93,9 +113,18 @@ fn decide_returns_the_events_handle_writes_and_changes_nothing() {
     let item = fold(history_answered(vec![]));
     let before = item.clone();
     let events = item
-        .decide(&rate(rate_data(Rating::Unsatisfied)), &DeadlineRules::default())
+        .decide(
+            &rate(rate_data(Rating::Unsatisfied)),
+            &DeadlineRules::default(),
+        )
         .expect("a named deputy rates an answered item");
-    assert_eq!(events, vec![rated(1, Rating::Unsatisfied), rehandling_started(2, REHANDLING_DUE)]);
+    assert_eq!(
+        events,
+        vec![
+            rated(1, Rating::Unsatisfied),
+            rehandling_started(2, REHANDLING_DUE)
+        ]
+    );
     assert_eq!(item, before);
 }
 
@@ -104,54 +133,192 @@ fn every_error_has_its_stable_code() {
     let status = ItemStatus::Filed;
     let id = || ITEM.to_owned();
     let cases = [
-        (ItemError::RoleNotAllowed { item_id: id(), action: "FileItem", role: Role::Admin }, ErrorCode::Forbidden),
-        (ItemError::NotItemDeputy { item_id: id(), deputy_id: "d".into() }, ErrorCode::Forbidden),
         (
-            ItemError::RatingForAnotherDeputy { item_id: id(), actor_id: "a".into(), deputy_id: "b".into() },
+            ItemError::RoleNotAllowed {
+                item_id: id(),
+                action: "FileItem",
+                role: Role::Admin,
+            },
+            ErrorCode::Forbidden,
+        ),
+        (
+            ItemError::NotItemDeputy {
+                item_id: id(),
+                deputy_id: "d".into(),
+            },
+            ErrorCode::Forbidden,
+        ),
+        (
+            ItemError::RatingForAnotherDeputy {
+                item_id: id(),
+                actor_id: "a".into(),
+                deputy_id: "b".into(),
+            },
             ErrorCode::Forbidden,
         ),
         (ItemError::NotFiled { item_id: id() }, ErrorCode::NotFound),
-        (ItemError::CommitmentNotFound { item_id: id(), commitment_id: "c".into() }, ErrorCode::NotFound),
-        (ItemError::AlreadyFiled { item_id: id(), status }, ErrorCode::WrongState),
-        (ItemError::TriageNeedsFiled { item_id: id(), status }, ErrorCode::WrongState),
-        (ItemError::AssignNeedsAccepted { item_id: id(), status }, ErrorCode::WrongState),
-        (ItemError::AnswerNeedsAssignment { item_id: id(), status }, ErrorCode::WrongState),
-        (ItemError::RatingNeedsAnswer { item_id: id(), status }, ErrorCode::WrongState),
-        (ItemError::ItemFinished { item_id: id(), status }, ErrorCode::WrongState),
         (
-            ItemError::CommitmentAlreadyFulfilled { item_id: id(), commitment_id: "c".into() },
+            ItemError::CommitmentNotFound {
+                item_id: id(),
+                commitment_id: "c".into(),
+            },
+            ErrorCode::NotFound,
+        ),
+        (
+            ItemError::AlreadyFiled {
+                item_id: id(),
+                status,
+            },
             ErrorCode::WrongState,
         ),
-        (ItemError::ReconcileNeedsRating { item_id: id(), status }, ErrorCode::WrongState),
-        (ItemError::OpenCommitments { item_id: id(), commitment_ids: vec!["c".into()] }, ErrorCode::WrongState),
-        (ItemError::CloseNeedsReconciliation { item_id: id(), status }, ErrorCode::WrongState),
-        (ItemError::ItemIdMismatch { item_id: id(), command_item_id: "x".into() }, ErrorCode::Invalid),
-        (ItemError::InvalidField { item_id: id(), error: FieldError::Empty { field: "title".into() } }, ErrorCode::Invalid),
-        (ItemError::SeveralLeadDeputies { item_id: id(), deputy_ids: vec![] }, ErrorCode::Invalid),
-        (ItemError::ParentIsItself { item_id: id() }, ErrorCode::Invalid),
         (
-            ItemError::FieldNotForDecision { item_id: id(), field: "redirect_to", decision: TriageDecision::Accept },
+            ItemError::TriageNeedsFiled {
+                item_id: id(),
+                status,
+            },
+            ErrorCode::WrongState,
+        ),
+        (
+            ItemError::AssignNeedsAccepted {
+                item_id: id(),
+                status,
+            },
+            ErrorCode::WrongState,
+        ),
+        (
+            ItemError::AnswerNeedsAssignment {
+                item_id: id(),
+                status,
+            },
+            ErrorCode::WrongState,
+        ),
+        (
+            ItemError::RatingNeedsAnswer {
+                item_id: id(),
+                status,
+            },
+            ErrorCode::WrongState,
+        ),
+        (
+            ItemError::ItemFinished {
+                item_id: id(),
+                status,
+            },
+            ErrorCode::WrongState,
+        ),
+        (
+            ItemError::CommitmentAlreadyFulfilled {
+                item_id: id(),
+                commitment_id: "c".into(),
+            },
+            ErrorCode::WrongState,
+        ),
+        (
+            ItemError::ReconcileNeedsRating {
+                item_id: id(),
+                status,
+            },
+            ErrorCode::WrongState,
+        ),
+        (
+            ItemError::OpenCommitments {
+                item_id: id(),
+                commitment_ids: vec!["c".into()],
+            },
+            ErrorCode::WrongState,
+        ),
+        (
+            ItemError::CloseNeedsReconciliation {
+                item_id: id(),
+                status,
+            },
+            ErrorCode::WrongState,
+        ),
+        (
+            ItemError::ItemIdMismatch {
+                item_id: id(),
+                command_item_id: "x".into(),
+            },
             ErrorCode::Invalid,
         ),
-        (ItemError::MergeIntoItself { item_id: id() }, ErrorCode::Invalid),
-        (ItemError::CoUnitIsLeadUnit { item_id: id(), unit: "u".into() }, ErrorCode::Invalid),
-        (ItemError::CommitmentIdUsed { item_id: id(), commitment_id: "c".into() }, ErrorCode::Invalid),
-        (ItemError::UnknownDeputy { item_id: id(), deputy_id: "d".into() }, ErrorCode::Invalid),
+        (
+            ItemError::InvalidField {
+                item_id: id(),
+                error: FieldError::Empty {
+                    field: "title".into(),
+                },
+            },
+            ErrorCode::Invalid,
+        ),
+        (
+            ItemError::SeveralLeadDeputies {
+                item_id: id(),
+                deputy_ids: vec![],
+            },
+            ErrorCode::Invalid,
+        ),
+        (
+            ItemError::ParentIsItself { item_id: id() },
+            ErrorCode::Invalid,
+        ),
+        (
+            ItemError::FieldNotForDecision {
+                item_id: id(),
+                field: "redirect_to",
+                decision: TriageDecision::Accept,
+            },
+            ErrorCode::Invalid,
+        ),
+        (
+            ItemError::MergeIntoItself { item_id: id() },
+            ErrorCode::Invalid,
+        ),
+        (
+            ItemError::CoUnitIsLeadUnit {
+                item_id: id(),
+                unit: "u".into(),
+            },
+            ErrorCode::Invalid,
+        ),
+        (
+            ItemError::CommitmentIdUsed {
+                item_id: id(),
+                commitment_id: "c".into(),
+            },
+            ErrorCode::Invalid,
+        ),
+        (
+            ItemError::UnknownDeputy {
+                item_id: id(),
+                deputy_id: "d".into(),
+            },
+            ErrorCode::Invalid,
+        ),
     ];
     for (error, code) in cases {
         assert_eq!(error.code(), code, "{error}");
-        assert!(error.to_string().contains(ITEM), "the message names the item: {error}");
+        assert!(
+            error.to_string().contains(ITEM),
+            "the message names the item: {error}"
+        );
     }
 }
 
 #[test]
 fn error_messages_name_the_item_its_status_and_what_was_needed() {
-    let error = ItemError::AnswerNeedsAssignment { item_id: ITEM.into(), status: ItemStatus::Accepted };
+    let error = ItemError::AnswerNeedsAssignment {
+        item_id: ITEM.into(),
+        status: ItemStatus::Accepted,
+    };
     assert_eq!(
         error.to_string(),
         "item 2024-S-001 is accepted; only an item that is assigned or being re-handled can be answered"
     );
-    let error = ItemError::RoleNotAllowed { item_id: ITEM.into(), action: "RateAnswer", role: Role::Auditor };
+    let error = ItemError::RoleNotAllowed {
+        item_id: ITEM.into(),
+        action: "RateAnswer",
+        role: Role::Auditor,
+    };
     assert_eq!(
         error.to_string(),
         "item 2024-S-001: the auditor role may not RateAnswer; RateAnswer needs the deputy or liaison role"

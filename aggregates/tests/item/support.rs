@@ -13,9 +13,9 @@
 use aggregates::actor::{Actor, Role};
 use aggregates::deadline::DeadlineRules;
 use aggregates::item::{
-    AnswerClass, AnswerItem, AssignItem, CloseItem, Commitment, Deputy, FileItem,
-    FulfilCommitment, Item, ItemAction, ItemCommand, ItemError, ItemEvent, ItemKind, Leader,
-    LeaderLevel, RateAnswer, Rating, ReconcileItem, TriageDecision, TriageItem,
+    AnswerClass, AnswerItem, AssignItem, CloseItem, Commitment, Deputy, FileItem, FulfilCommitment,
+    Item, ItemAction, ItemCommand, ItemError, ItemEvent, ItemKind, Leader, LeaderLevel, RateAnswer,
+    Rating, ReconcileItem, TriageDecision, TriageItem,
 };
 use aggregates::time::BusinessTime;
 use aggregates::validate::FieldError;
@@ -50,7 +50,8 @@ pub(crate) fn item_test() -> ItemTest {
 }
 
 pub(crate) fn at(text: &str) -> BusinessTime {
-    text.parse().unwrap_or_else(|error| panic!("test time {text}: {error}"))
+    text.parse()
+        .unwrap_or_else(|error| panic!("test time {text}: {error}"))
 }
 
 /// The id the tests give an actor in `role`; a deputy is the item's lead deputy.
@@ -67,17 +68,44 @@ pub(crate) fn actor_id(role: Role) -> &'static str {
 }
 
 pub(crate) fn command(role: Role, at_text: &str, action: ItemAction) -> ItemCommand {
-    ItemCommand { actor: Actor { id: actor_id(role).to_owned(), role }, at: at(at_text), action }
+    ItemCommand {
+        actor: Actor {
+            id: actor_id(role).to_owned(),
+            role,
+        },
+        at: at(at_text),
+        action,
+    }
 }
 
-pub(crate) fn command_by(actor: &str, role: Role, at_text: &str, action: ItemAction) -> ItemCommand {
-    ItemCommand { actor: Actor { id: actor.to_owned(), role }, at: at(at_text), action }
+pub(crate) fn command_by(
+    actor: &str,
+    role: Role,
+    at_text: &str,
+    action: ItemAction,
+) -> ItemCommand {
+    ItemCommand {
+        actor: Actor {
+            id: actor.to_owned(),
+            role,
+        },
+        at: at(at_text),
+        action,
+    }
 }
 
 pub(crate) fn deputies() -> Vec<Deputy> {
     vec![
-        Deputy { id: LEAD_DEPUTY.into(), name: "王建国".into(), lead: true },
-        Deputy { id: SECOND_DEPUTY.into(), name: "李秀英".into(), lead: false },
+        Deputy {
+            id: LEAD_DEPUTY.into(),
+            name: "王建国".into(),
+            lead: true,
+        },
+        Deputy {
+            id: SECOND_DEPUTY.into(),
+            name: "李秀英".into(),
+            lead: false,
+        },
     ]
 }
 
@@ -132,11 +160,18 @@ pub(crate) fn triage(data: TriageItem) -> ItemCommand {
 }
 
 pub(crate) fn accepted() -> ItemEvent {
-    ItemEvent::ItemAccepted { item_id: ITEM.into(), reason: String::new() }
+    ItemEvent::ItemAccepted {
+        item_id: ITEM.into(),
+        reason: String::new(),
+    }
 }
 
 pub(crate) fn leader() -> Leader {
-    Leader { id: "leader-01".into(), name: "张副院长".into(), level: LeaderLevel::VicePresident }
+    Leader {
+        id: "leader-01".into(),
+        name: "张副院长".into(),
+        level: LeaderLevel::VicePresident,
+    }
 }
 
 pub(crate) fn assign_data() -> AssignItem {
@@ -165,7 +200,11 @@ pub(crate) fn assigned() -> ItemEvent {
 }
 
 pub(crate) fn commitment(id: &str) -> Commitment {
-    Commitment { id: id.into(), text: "六个月内完成专项执行行动".into(), due: date(2024, 11, 30) }
+    Commitment {
+        id: id.into(),
+        text: "六个月内完成专项执行行动".into(),
+        due: date(2024, 11, 30),
+    }
 }
 
 pub(crate) fn answer_data(commitments: Vec<Commitment>) -> AnswerItem {
@@ -188,7 +227,12 @@ pub(crate) fn answered(commitments: Vec<Commitment>) -> ItemEvent {
     answered_from(answer_data(commitments), 1, ANSWERED_ON, ANSWER_DUE)
 }
 
-pub(crate) fn answered_from(data: AnswerItem, round: u32, answered_on: Date, due: Date) -> ItemEvent {
+pub(crate) fn answered_from(
+    data: AnswerItem,
+    round: u32,
+    answered_on: Date,
+    due: Date,
+) -> ItemEvent {
     ItemEvent::ItemAnswered {
         item_id: data.item_id,
         round,
@@ -204,7 +248,12 @@ pub(crate) fn answered_from(data: AnswerItem, round: u32, answered_on: Date, due
 }
 
 pub(crate) fn rate_data(rating: Rating) -> RateAnswer {
-    RateAnswer { item_id: ITEM.into(), rating, comment: String::new(), deputy_id: None }
+    RateAnswer {
+        item_id: ITEM.into(),
+        rating,
+        comment: String::new(),
+        deputy_id: None,
+    }
 }
 
 /// `RateAnswer` by the lead deputy in person.
@@ -224,7 +273,11 @@ pub(crate) fn rated(round: u32, rating: Rating) -> ItemEvent {
 }
 
 pub(crate) fn rehandling_started(round: u32, answer_due: Date) -> ItemEvent {
-    ItemEvent::RehandlingStarted { item_id: ITEM.into(), round, answer_due }
+    ItemEvent::RehandlingStarted {
+        item_id: ITEM.into(),
+        round,
+        answer_due,
+    }
 }
 
 pub(crate) fn fulfil(commitment_id: &str) -> ItemCommand {
@@ -245,21 +298,33 @@ pub(crate) fn fulfilled(commitment_id: &str) -> ItemEvent {
 }
 
 pub(crate) fn reconcile(note: &str) -> ItemCommand {
-    let data = ReconcileItem { item_id: ITEM.into(), note: note.into() };
+    let data = ReconcileItem {
+        item_id: ITEM.into(),
+        note: note.into(),
+    };
     command(Role::Liaison, LATER_AT, ItemAction::ReconcileItem(data))
 }
 
 pub(crate) fn reconciled() -> ItemEvent {
-    ItemEvent::ItemReconciled { item_id: ITEM.into(), note: String::new() }
+    ItemEvent::ItemReconciled {
+        item_id: ITEM.into(),
+        note: String::new(),
+    }
 }
 
 pub(crate) fn close(note: &str) -> ItemCommand {
-    let data = CloseItem { item_id: ITEM.into(), note: note.into() };
+    let data = CloseItem {
+        item_id: ITEM.into(),
+        note: note.into(),
+    };
     command(Role::Leader, LATER_AT, ItemAction::CloseItem(data))
 }
 
 pub(crate) fn closed() -> ItemEvent {
-    ItemEvent::ItemClosed { item_id: ITEM.into(), note: String::new() }
+    ItemEvent::ItemClosed {
+        item_id: ITEM.into(),
+        note: String::new(),
+    }
 }
 
 /// Histories of the standard item, one step further each.
@@ -302,27 +367,45 @@ pub(crate) fn history_closed() -> Vec<ItemEvent> {
 
 /// The `InvalidField` error for the standard item.
 pub(crate) fn invalid(error: FieldError) -> ItemError {
-    ItemError::InvalidField { item_id: ITEM.into(), error }
+    ItemError::InvalidField {
+        item_id: ITEM.into(),
+        error,
+    }
 }
 
 pub(crate) fn empty(field: &str) -> ItemError {
-    invalid(FieldError::Empty { field: field.into() })
+    invalid(FieldError::Empty {
+        field: field.into(),
+    })
 }
 
 pub(crate) fn too_long(field: &str, chars: usize, chars_max: usize) -> ItemError {
-    invalid(FieldError::TooLong { field: field.into(), chars, chars_max })
+    invalid(FieldError::TooLong {
+        field: field.into(),
+        chars,
+        chars_max,
+    })
 }
 
 pub(crate) fn too_many(field: &str, count: usize, count_max: usize) -> ItemError {
-    invalid(FieldError::TooMany { field: field.into(), count, count_max })
+    invalid(FieldError::TooMany {
+        field: field.into(),
+        count,
+        count_max,
+    })
 }
 
 pub(crate) fn bad_id(field: &str) -> ItemError {
-    invalid(FieldError::BadId { field: field.into() })
+    invalid(FieldError::BadId {
+        field: field.into(),
+    })
 }
 
 pub(crate) fn repeated(field: &str, value: &str) -> ItemError {
-    invalid(FieldError::Repeated { field: field.into(), value: value.into() })
+    invalid(FieldError::Repeated {
+        field: field.into(),
+        value: value.into(),
+    })
 }
 
 /// Runs `command` after `given` and returns the events, failing the test if it was refused.
