@@ -27,6 +27,8 @@ pub(crate) enum Command {
     Verify(VerifyArgs),
     /// Loads the demonstration ledger and prints its board.
     Demo(DemoArgs),
+    /// Rebuilds every projection table from position 0, with a progress bar.
+    Rebuild(RebuildArgs),
 }
 
 #[derive(Debug, Args)]
@@ -77,4 +79,11 @@ pub(crate) struct DemoArgs {
     /// Print the board as JSON instead of a table.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RebuildArgs {
+    /// No progress bar (for scripts and logs).
+    #[arg(long)]
+    pub(crate) quiet: bool,
 }

@@ -8,17 +8,18 @@ use std::sync::Arc;
 use aggregates::deadline::DeadlineRules;
 use anyhow::{bail, Context};
 use commands::{CommandError, Ledger, Submitted, SystemClock};
-use infra::store::EventStore;
+use infra::store::Stores;
 use jiff::Timestamp;
+use projections::board::BoardView;
 
 use crate::cli::DemoArgs;
-use crate::read::{fold_board, print_board};
+use crate::read::{judged_at, live_board, print_board};
 
 const DEMO_COMMANDS: &str = include_str!("demo.jsonl");
 
-pub(crate) async fn run(store: Arc<dyn EventStore>, args: DemoArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(stores: &Stores, args: DemoArgs) -> anyhow::Result<ExitCode> {
     let ledger = Ledger::new(
-        Arc::clone(&store),
+        Arc::clone(&stores.events),
         DeadlineRules::default(),
         Arc::new(SystemClock),
     );
@@ -39,15 +40,9 @@ pub(crate) async fn run(store: Arc<dyn EventStore>, args: DemoArgs) -> anyhow::R
         }
     }
     eprintln!("demo ledger loaded: {appended} new records");
-    let (board, _) = fold_board(&*store, None).await?;
-    let rules = DeadlineRules::default();
-    let now = Timestamp::now().to_zoned(rules.time_zone);
-    let view = board.view(
-        now.date(),
-        now.timestamp()
-            .display_with_offset(now.offset())
-            .to_string(),
-    );
+    let (checkpoint, rows) = live_board(stores).await?;
+    let (today, now) = judged_at(Timestamp::now(), &DeadlineRules::default().time_zone);
+    let view = BoardView::of(&rows, checkpoint, today, now);
     print_board(&view, args.format)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -12,10 +12,9 @@ mod read;
 mod when;
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Parser;
-use infra::store::{open_store, EventStore};
+use infra::store::{open_stores, Stores};
 
 use crate::cli::{Cli, Command};
 
@@ -50,19 +49,21 @@ fn main() -> ExitCode {
     }
 }
 
-async fn open(db: &str) -> anyhow::Result<Arc<dyn EventStore>> {
-    open_store(db)
+async fn open(db: &str) -> anyhow::Result<Stores> {
+    open_stores(db)
         .await
         .map_err(|error| anyhow::anyhow!("cannot open the ledger at {db}: {error}"))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let store = open(&cli.db).await?;
+    let stores = open(&cli.db).await?;
+    let store = stores.events.clone();
     match cli.command {
         Command::Exec(args) => exec::run(store, args).await,
-        Command::Board(args) => read::board(store, args).await,
+        Command::Board(args) => read::board(&stores, args).await,
         Command::Trail(args) => read::trail(store, args).await,
         Command::Verify(args) => read::verify(store, args).await,
-        Command::Demo(args) => demo::run(store, args).await,
+        Command::Demo(args) => demo::run(&stores, args).await,
+        Command::Rebuild(args) => read::rebuild(&stores, args).await,
     }
 }

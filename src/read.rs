@@ -7,23 +7,28 @@ use aggregates::deadline::DeadlineRules;
 use anyhow::{bail, Context};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use futures::TryStreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
 use infra::record::Record;
-use infra::store::EventStore;
+use infra::store::{EventStore, Stores};
 use infra::verify::{verify_store, VerifyError};
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
 use jiff::Timestamp;
-use projections::board::{Board, BoardView};
+use projections::board::{Board, BoardProjection, BoardRow, BoardView};
+use projections::runner::catch_up;
 use projections::trail::Trail;
+use projections::Projection;
 use serde_json::json;
 
-use crate::cli::{BoardArgs, Format, TrailArgs, VerifyArgs};
+use crate::cli::{BoardArgs, Format, RebuildArgs, TrailArgs, VerifyArgs};
 use crate::output;
 use crate::when::{parse_as_of, parse_moment, AsOf};
 
-/// Folds the log into a board, stopping after `as_of`. Returns the board and the
+/// Folds the log into a board in memory, stopping after `as_of`. Returns the board and the
 /// `recorded_at` of the last record folded.
 pub(crate) async fn fold_board(
     store: &dyn EventStore,
-    as_of: Option<AsOf>,
+    as_of: AsOf,
 ) -> anyhow::Result<(Board, Option<Timestamp>)> {
     let mut board = Board::default();
     let mut last_recorded_at = None;
@@ -39,9 +44,8 @@ pub(crate) async fn fold_board(
             )
         })?;
         let beyond = match as_of {
-            Some(AsOf::Position(position)) => record.position > position,
-            Some(AsOf::Time(time)) => recorded_at > time,
-            None => false,
+            AsOf::Position(position) => record.position > position,
+            AsOf::Time(time) => recorded_at > time,
         };
         if beyond {
             break;
@@ -52,29 +56,99 @@ pub(crate) async fn fold_board(
     Ok((board, last_recorded_at))
 }
 
-pub(crate) async fn board(store: Arc<dyn EventStore>, args: BoardArgs) -> anyhow::Result<ExitCode> {
+/// Brings the board table up to date and reads it back with its checkpoint.
+pub(crate) async fn live_board(stores: &Stores) -> anyhow::Result<(u64, Vec<BoardRow>)> {
+    catch_up::<BoardProjection>(&*stores.events, &*stores.views).await?;
+    let (checkpoint, stored) = stores.views.snapshot(BoardProjection::NAME).await?;
+    let rows = stored
+        .into_iter()
+        .map(|(key, body)| {
+            serde_json::from_str(&body).with_context(|| format!("board row {key} is unreadable"))
+        })
+        .collect::<anyhow::Result<Vec<BoardRow>>>()?;
+    Ok((checkpoint, rows))
+}
+
+/// The moment due-soon and overdue are judged at, as a local date and its RFC 3339 text.
+pub(crate) fn judged_at(now: Timestamp, time_zone: &TimeZone) -> (Date, String) {
+    let local = now
+        .round(jiff::Unit::Second)
+        .unwrap_or(now)
+        .to_zoned(time_zone.clone());
+    let text = local
+        .timestamp()
+        .display_with_offset(local.offset())
+        .to_string();
+    (local.date(), text)
+}
+
+pub(crate) async fn board(stores: &Stores, args: BoardArgs) -> anyhow::Result<ExitCode> {
     let rules = DeadlineRules::default();
     let as_of = args
         .as_of
         .as_deref()
         .map(|text| parse_as_of(text, &rules.time_zone))
         .transpose()?;
-    let (board, last_recorded_at) = fold_board(&*store, as_of).await?;
-    let now = match (&args.now, as_of) {
-        (Some(text), _) => parse_moment(text, &rules.time_zone)?,
-        (None, Some(AsOf::Time(time))) => time,
-        (None, Some(AsOf::Position(_))) => last_recorded_at.unwrap_or_else(Timestamp::now),
-        (None, None) => Timestamp::now(),
+    let explicit_now = args
+        .now
+        .as_deref()
+        .map(|text| parse_moment(text, &rules.time_zone))
+        .transpose()?;
+    let view = match as_of {
+        Some(as_of) => {
+            let (board, last_recorded_at) = fold_board(&*stores.events, as_of).await?;
+            let as_of_moment = match as_of {
+                AsOf::Time(time) => Some(time),
+                AsOf::Position(_) => last_recorded_at,
+            };
+            let now = explicit_now.or(as_of_moment).unwrap_or_else(Timestamp::now);
+            let (today, now) = judged_at(now, &rules.time_zone);
+            BoardView::of(board.rows().values(), board.records_folded(), today, now)
+        }
+        None => {
+            let (checkpoint, rows) = live_board(stores).await?;
+            let (today, now) = judged_at(
+                explicit_now.unwrap_or_else(Timestamp::now),
+                &rules.time_zone,
+            );
+            BoardView::of(&rows, checkpoint, today, now)
+        }
     };
-    let local_now = now.to_zoned(rules.time_zone.clone());
-    let view = board.view(
-        local_now.date(),
-        local_now
-            .timestamp()
-            .display_with_offset(local_now.offset())
-            .to_string(),
-    );
     print_board(&view, args.format)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn rebuild(stores: &Stores, args: RebuildArgs) -> anyhow::Result<ExitCode> {
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg:>8} [{bar:40}] {pos}/{len} records · {per_sec} · {elapsed_precise}",
+        )?
+        .progress_chars("=> "),
+    );
+    bar.set_message(BoardProjection::NAME);
+    let started = std::time::Instant::now();
+    let folded = projections::runner::rebuild::<BoardProjection>(
+        &*stores.events,
+        &*stores.views,
+        |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        },
+    )
+    .await?;
+    bar.finish();
+    let seconds = started.elapsed().as_secs_f64();
+    output::json_line(&json!({
+        "rebuilt": [BoardProjection::NAME],
+        "records": folded,
+        "seconds": seconds,
+        "records_per_second": if seconds > 0.0 { (folded as f64 / seconds).round() } else { 0.0 },
+    }))?;
     Ok(ExitCode::SUCCESS)
 }
 

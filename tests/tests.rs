@@ -6,6 +6,7 @@
 
 mod e2e;
 mod raw;
+mod read_side;
 mod store;
 mod support;
 mod vectors;
@@ -16,6 +17,7 @@ fn main() {
     let mut trials = Vec::new();
     trials.extend(store::trials());
     trials.extend(e2e::trials());
+    trials.extend(read_side::trials());
     trials.extend(vectors::trials());
     libtest_mimic::run(&arguments, trials).exit();
 }

@@ -4,8 +4,10 @@
 //! - [`record`]: the recorded event ([`record::Record`]), its leaf hash ([`record::Hash`]).
 //! - [`store`]: the [`store::EventStore`] trait and its SQLite and PostgreSQL backends.
 //! - [`verify`]: re-hashing the log and checking every chain link.
+//! - [`views`]: where projections keep their rows and checkpoints ([`views::ViewStore`]).
 
 pub mod canonical;
 pub mod record;
 pub mod store;
 pub mod verify;
+pub mod views;

@@ -1,20 +1,18 @@
 //! The tracking board (督办台账): one row per item, folded from its events, and a view of it on
 //! a given day with the due-soon and overdue flags and the summary (DESIGN.md §5).
 
-use std::collections::BTreeMap;
-
 use aggregates::item::{ItemEvent, ItemStatus};
 use infra::record::Record;
 use jiff::civil::Date;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::{decode_item_event, FoldError};
+use crate::{item_event_of, FoldError, Folded, Projection};
 
 /// An item is due soon when this many calendar days or fewer are left.
 pub const DUE_SOON_DAYS_MAX: i64 = 7;
 
 /// What the board knows of one item, independent of the day it is looked at.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BoardRow {
     /// The item's id.
     pub item_id: String,
@@ -48,29 +46,20 @@ pub struct BoardRow {
     pub last_activity_at: String,
 }
 
-/// The board as folded so far.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Board {
-    rows: BTreeMap<String, BoardRow>,
-    last_position: Option<u64>,
-}
+/// The tracking board as a projection: one [`BoardRow`] per item, keyed by item id.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BoardProjection;
 
-impl Board {
-    /// Folds the next record of the log into the board. Records of other streams are skipped.
-    ///
-    /// # Errors
-    /// [`FoldError`] when an item record does not decode as an item event.
-    pub fn apply(&mut self, record: &Record) -> Result<(), FoldError> {
-        self.last_position = Some(record.position);
-        if !record.stream.starts_with("item/") {
-            return Ok(());
-        }
-        let event =
-            decode_item_event(&record.event_type, &record.data).map_err(|error| FoldError {
-                position: record.position,
-                event_type: record.event_type.clone(),
-                reason: error.to_string(),
-            })?;
+impl Projection for BoardProjection {
+    const NAME: &'static str = "board";
+    type Row = BoardRow;
+
+    fn key(record: &Record) -> Option<String> {
+        record.stream.strip_prefix("item/").map(str::to_owned)
+    }
+
+    fn apply(row: Option<BoardRow>, record: &Record) -> Result<Option<BoardRow>, FoldError> {
+        let event = item_event_of(record)?;
         if let ItemEvent::ItemFiled {
             item_id,
             kind,
@@ -85,62 +74,35 @@ impl Board {
                 .map(|deputy| (!deputy.lead, deputy.name.clone()))
                 .collect();
             names.sort_by_key(|(not_lead, _)| *not_lead);
-            self.rows.insert(
-                item_id.clone(),
-                BoardRow {
-                    item_id: item_id.clone(),
-                    kind: label(kind),
-                    title: title.clone(),
-                    deputies: names.into_iter().map(|(_, name)| name).collect(),
-                    status: label(&ItemStatus::Filed),
-                    round: 0,
-                    lead_unit: None,
-                    leader: None,
-                    due: Some(*triage_due),
-                    awaiting: true,
-                    class: None,
-                    rating: None,
-                    answered_on_time: None,
-                    answered: false,
-                    last_activity_at: record.at.clone(),
-                },
-            );
-            return Ok(());
+            return Ok(Some(BoardRow {
+                item_id: item_id.clone(),
+                kind: label(kind),
+                title: title.clone(),
+                deputies: names.into_iter().map(|(_, name)| name).collect(),
+                status: label(&ItemStatus::Filed),
+                round: 0,
+                lead_unit: None,
+                leader: None,
+                due: Some(*triage_due),
+                awaiting: true,
+                class: None,
+                rating: None,
+                answered_on_time: None,
+                answered: false,
+                last_activity_at: record.at.clone(),
+            }));
         }
-        let item_id = record.stream.trim_start_matches("item/");
-        if let Some(row) = self.rows.get_mut(item_id) {
+        // An event of an item that was never filed cannot be decided; skip rather than invent.
+        Ok(row.map(|mut row| {
             row.last_activity_at.clone_from(&record.at);
-            apply_to_row(row, event);
-        }
-        Ok(())
-    }
-
-    /// The position of the last record folded, `None` before any.
-    pub fn last_position(&self) -> Option<u64> {
-        self.last_position
-    }
-
-    /// The rows, ordered by item id.
-    pub fn rows(&self) -> impl Iterator<Item = &BoardRow> {
-        self.rows.values()
-    }
-
-    /// The board as seen on `today` (a local date in the ledger's time zone).
-    pub fn view(&self, today: Date, now: String) -> BoardView {
-        let items: Vec<BoardItem> = self
-            .rows
-            .values()
-            .map(|row| BoardItem::on(row, today))
-            .collect();
-        let summary = Summary::of(&items);
-        BoardView {
-            as_of_position: self.last_position,
-            now,
-            summary,
-            items,
-        }
+            apply_to_row(&mut row, event);
+            row
+        }))
     }
 }
+
+/// The board folded in memory.
+pub type Board = Folded<BoardProjection>;
 
 fn apply_to_row(row: &mut BoardRow, event: ItemEvent) {
     match event {
@@ -319,6 +281,29 @@ impl Summary {
             closed: count(&|item| item.status == "closed"),
             unanswered_due,
             all_due_answered: unanswered_due == 0,
+        }
+    }
+}
+
+impl BoardView {
+    /// The board on `today` (a local date in the ledger's time zone) from its rows;
+    /// `records_folded` is how much of the log they reflect.
+    pub fn of<'a>(
+        rows: impl IntoIterator<Item = &'a BoardRow>,
+        records_folded: u64,
+        today: Date,
+        now: String,
+    ) -> Self {
+        let items: Vec<BoardItem> = rows
+            .into_iter()
+            .map(|row| BoardItem::on(row, today))
+            .collect();
+        let summary = Summary::of(&items);
+        BoardView {
+            as_of_position: records_folded.checked_sub(1),
+            now,
+            summary,
+            items,
         }
     }
 }

@@ -11,6 +11,7 @@ mod postgres;
 mod sqlite;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
@@ -21,6 +22,8 @@ use crate::canonical::CanonicalError;
 use crate::record::{format_recorded_at, seal, Hash, Record, SealedRecord};
 
 pub use postgres::PostgresStore;
+
+use crate::views::ViewStore;
 pub use sqlite::SqliteStore;
 
 /// At most this many events are appended by one command.
@@ -233,6 +236,54 @@ pub trait EventStore: Send + Sync {
 
     /// The tip of the log.
     async fn head(&self) -> Result<LedgerHead, StoreError>;
+
+    /// Waits until the log holds more than `tree_size` records, or `timeout` passes; returns the
+    /// tree size then. Appends in this process wake it at once (and on PostgreSQL, appends in any
+    /// process, through LISTEN/NOTIFY); otherwise it looks again when the timeout ends.
+    async fn wait_for_growth(&self, tree_size: u64, timeout: Duration) -> Result<u64, StoreError>;
+}
+
+/// The ledger's two stores, sharing one connection pool.
+#[derive(Clone)]
+pub struct Stores {
+    /// The log.
+    pub events: Arc<dyn EventStore>,
+    /// The read models.
+    pub views: Arc<dyn ViewStore>,
+}
+
+/// Opens (and migrates) the ledger a URL names; see [`open_store`] for the URL forms.
+///
+/// # Errors
+/// [`StoreError`] when the database cannot be opened or migrated.
+pub async fn open_stores(url: &str) -> Result<Stores, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = Arc::new(PostgresStore::connect(url).await?);
+        Ok(Stores {
+            events: store.clone(),
+            views: store,
+        })
+    } else {
+        let store = Arc::new(SqliteStore::open(sqlite_path(url)?).await?);
+        Ok(Stores {
+            events: store.clone(),
+            views: store,
+        })
+    }
+}
+
+fn sqlite_path(url: &str) -> Result<&str, StoreError> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    if path.is_empty() {
+        return Err(StoreError::BadUrl {
+            url: url.to_owned(),
+            reason: "names no file".to_owned(),
+        });
+    }
+    Ok(path)
 }
 
 /// Opens (and migrates) the store a URL names: `postgres://…` or `postgresql://…` for
@@ -241,21 +292,7 @@ pub trait EventStore: Send + Sync {
 /// # Errors
 /// [`StoreError`] when the database cannot be opened or migrated.
 pub async fn open_store(url: &str) -> Result<Arc<dyn EventStore>, StoreError> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PostgresStore::connect(url).await?))
-    } else {
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .unwrap_or(url);
-        if path.is_empty() {
-            return Err(StoreError::BadUrl {
-                url: url.to_owned(),
-                reason: "names no file".to_owned(),
-            });
-        }
-        Ok(Arc::new(SqliteStore::open(path).await?))
-    }
+    Ok(open_stores(url).await?.events)
 }
 
 /// The head as read under the append lock, plus the last `recorded_at`.
@@ -447,4 +484,38 @@ where
         },
     );
     pages.try_flatten().boxed()
+}
+
+/// Tells waiters in this process how large the log has grown.
+#[derive(Debug, Clone)]
+pub(crate) struct Growth {
+    sender: Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl Default for Growth {
+    fn default() -> Self {
+        Growth {
+            sender: Arc::new(tokio::sync::watch::channel(0).0),
+        }
+    }
+}
+
+impl Growth {
+    /// Announces that the log now holds `tree_size` records.
+    pub(crate) fn grew_to(&self, tree_size: u64) {
+        self.sender.send_if_modified(|known| {
+            let grew = tree_size > *known;
+            if grew {
+                *known = tree_size;
+            }
+            grew
+        });
+    }
+
+    /// Waits until an announced size exceeds `tree_size`, or `timeout` passes.
+    pub(crate) async fn wait(&self, tree_size: u64, timeout: Duration) {
+        let mut receiver = self.sender.subscribe();
+        let grown = receiver.wait_for(|known| *known > tree_size);
+        let _ = tokio::time::timeout(timeout, grown).await;
+    }
 }

@@ -5,22 +5,26 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
 use super::{
     column_hash, column_u64, conflict, fresh_outcome, is_unique_violation, paged, receipt,
     replay_or_duplicate, seal_append, stored_record, to_i64, AppendOutcome, AppendRequest, Backend,
-    CommandReceipt, EventStore, LedgerHead, LockedHead, RecordRow, StoreError, StoredRecord,
-    READ_PAGE_RECORDS, RECORD_COLUMNS,
+    CommandReceipt, EventStore, Growth, LedgerHead, LockedHead, RecordRow, StoreError,
+    StoredRecord, READ_PAGE_RECORDS, RECORD_COLUMNS,
 };
 
 const CONNECTIONS_MAX: u32 = 16;
+/// The NOTIFY channel on which every append announces the new tree size.
+const GROWTH_CHANNEL: &str = "huiyin_log";
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The PostgreSQL event store.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
+    growth: Growth,
+    listener: std::sync::Arc<tokio::sync::OnceCell<()>>,
     pool: PgPool,
 }
 
@@ -43,12 +47,45 @@ impl PostgresStore {
             .await?;
         // sqlx's migrator takes an advisory lock, so processes starting together migrate once.
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            growth: Growth::default(),
+            listener: Default::default(),
+        })
     }
 
     /// The connection pool, for projections and tests in this workspace.
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// Starts, once, a task that turns NOTIFYs of appends from any process into growth
+    /// announcements. If it cannot listen, waiters still wake when their timeout ends.
+    async fn listen(&self) {
+        let pool = self.pool.clone();
+        let growth = self.growth.clone();
+        self.listener
+            .get_or_init(|| async move {
+                match PgListener::connect_with(&pool).await {
+                    Ok(mut listener) => {
+                        if let Err(error) = listener.listen(GROWTH_CHANNEL).await {
+                            tracing::warn!(%error, "cannot LISTEN for appends; polling instead");
+                            return;
+                        }
+                        tokio::spawn(async move {
+                            while let Ok(notification) = listener.recv().await {
+                                if let Ok(tree_size) = notification.payload().parse::<u64>() {
+                                    growth.grew_to(tree_size);
+                                }
+                            }
+                        });
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot LISTEN for appends; polling instead")
+                    }
+                }
+            })
+            .await;
     }
 
     async fn receipt_in(
@@ -140,7 +177,13 @@ impl EventStore for PostgresStore {
             .bind(&recorded_at)
             .execute(&mut *tx)
             .await?;
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(GROWTH_CHANNEL)
+            .bind((last.record.position + 1).to_string())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
+        self.growth.grew_to(last.record.position + 1);
         Ok(fresh_outcome(&request.stream, &sealed))
     }
 
@@ -183,5 +226,15 @@ impl EventStore for PostgresStore {
             tree_size: column_u64(tree_size, tree_size, "tree_size")?,
             head_hash: column_hash(&head_hash, tree_size, "head_hash")?,
         })
+    }
+
+    async fn wait_for_growth(&self, tree_size: u64, timeout: Duration) -> Result<u64, StoreError> {
+        self.listen().await;
+        let known = self.head().await?.tree_size;
+        if known > tree_size {
+            return Ok(known);
+        }
+        self.growth.wait(tree_size, timeout).await;
+        Ok(self.head().await?.tree_size)
     }
 }

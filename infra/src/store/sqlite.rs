@@ -11,7 +11,8 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use super::{
     conflict, fresh_outcome, is_unique_violation, paged, receipt, replay_or_duplicate, seal_append,
     stored_record, to_i64, AppendOutcome, AppendRequest, Backend, CommandReceipt, EventStore,
-    LedgerHead, LockedHead, RecordRow, StoreError, StoredRecord, READ_PAGE_RECORDS, RECORD_COLUMNS,
+    Growth, LedgerHead, LockedHead, RecordRow, StoreError, StoredRecord, READ_PAGE_RECORDS,
+    RECORD_COLUMNS,
 };
 
 /// How long a writer waits for another writer's lock before giving up.
@@ -21,6 +22,7 @@ const CONNECTIONS_MAX: u32 = 8;
 /// The SQLite event store.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
+    growth: Growth,
     pool: SqlitePool,
 }
 
@@ -43,7 +45,10 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            growth: Growth::default(),
+        })
     }
 
     /// The connection pool, for projections and tests in this workspace.
@@ -140,6 +145,7 @@ impl EventStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.growth.grew_to(last.record.position + 1);
         Ok(fresh_outcome(&request.stream, &sealed))
     }
 
@@ -184,5 +190,15 @@ impl EventStore for SqliteStore {
             tree_size: super::column_u64(tree_size, tree_size, "tree_size")?,
             head_hash: super::column_hash(&head_hash, tree_size, "head_hash")?,
         })
+    }
+
+    async fn wait_for_growth(&self, tree_size: u64, timeout: Duration) -> Result<u64, StoreError> {
+        let known = self.head().await?.tree_size;
+        if known > tree_size {
+            return Ok(known);
+        }
+        // Appends by other processes on the same file do not wake us: the timeout bounds the wait.
+        self.growth.wait(tree_size, timeout).await;
+        Ok(self.head().await?.tree_size)
     }
 }
