@@ -21,6 +21,8 @@ pub(crate) enum Command {
     Exec(ExecArgs),
     /// The tracking board (督办台账).
     Board(BoardArgs),
+    /// The figures (统计): rates with their counts, per year, leader and lead unit.
+    Stats(StatsArgs),
     /// An item's trail (履历): every record with its position and hash.
     Trail(TrailArgs),
     /// Re-hashes the whole log and checks every link; exit 2 names the first bad position.
@@ -48,6 +50,8 @@ pub(crate) enum Format {
     Table,
     Json,
     Csv,
+    /// An Excel workbook (board and stats only); needs --out.
+    Xlsx,
 }
 
 #[derive(Debug, Args)]
@@ -61,6 +65,27 @@ pub(crate) struct BoardArgs {
     pub(crate) now: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
+    /// Where to write an xlsx workbook.
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatsArgs {
+    /// Only items filed in this year.
+    #[arg(long)]
+    pub(crate) year: Option<i16>,
+    /// The figures as the ledger knew them at a position or a time.
+    #[arg(long)]
+    pub(crate) as_of: Option<String>,
+    /// The moment overdue is judged at (RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    pub(crate) now: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
+    /// Where to write an xlsx workbook.
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

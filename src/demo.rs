@@ -10,10 +10,10 @@ use anyhow::{bail, Context};
 use commands::{CommandError, Ledger, Submitted, SystemClock};
 use infra::store::Stores;
 use jiff::Timestamp;
-use projections::board::BoardView;
+use projections::board::{BoardProjection, BoardView};
 
 use crate::cli::DemoArgs;
-use crate::read::{judged_at, live_board, print_board};
+use crate::read::{judged_at, live_rows, print_board};
 
 const DEMO_COMMANDS: &str = include_str!("demo.jsonl");
 
@@ -40,7 +40,7 @@ pub(crate) async fn run(stores: &Stores, args: DemoArgs) -> anyhow::Result<ExitC
         }
     }
     eprintln!("demo ledger loaded: {appended} new records");
-    let (checkpoint, rows) = live_board(stores).await?;
+    let (checkpoint, rows) = live_rows::<BoardProjection>(stores).await?;
     let (today, now) = judged_at(Timestamp::now(), &DeadlineRules::default().time_zone);
     let view = BoardView::of(&rows, checkpoint, today, now);
     print_board(&view, args.format)?;

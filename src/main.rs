@@ -9,7 +9,9 @@ mod demo;
 mod exec;
 mod output;
 mod read;
+mod stats;
 mod when;
+mod xlsx;
 
 use std::process::ExitCode;
 
@@ -61,6 +63,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Exec(args) => exec::run(store, args).await,
         Command::Board(args) => read::board(&stores, args).await,
+        Command::Stats(args) => stats::run(&stores, args).await,
         Command::Trail(args) => read::trail(store, args).await,
         Command::Verify(args) => read::verify(store, args).await,
         Command::Demo(args) => demo::run(&stores, args).await,

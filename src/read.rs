@@ -14,23 +14,24 @@ use infra::verify::{verify_store, VerifyError};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
-use projections::board::{Board, BoardProjection, BoardRow, BoardView};
+use projections::board::{BoardProjection, BoardView};
+use projections::figures::FiguresProjection;
 use projections::runner::catch_up;
 use projections::trail::Trail;
-use projections::Projection;
+use projections::{Folded, Projection};
 use serde_json::json;
 
 use crate::cli::{BoardArgs, Format, RebuildArgs, TrailArgs, VerifyArgs};
 use crate::output;
 use crate::when::{parse_as_of, parse_moment, AsOf};
 
-/// Folds the log into a board in memory, stopping after `as_of`. Returns the board and the
-/// `recorded_at` of the last record folded.
-pub(crate) async fn fold_board(
+/// Folds the log into projection `P` in memory, stopping after `as_of`. Returns the fold and
+/// the `recorded_at` of the last record folded.
+pub(crate) async fn fold_until<P: Projection>(
     store: &dyn EventStore,
     as_of: AsOf,
-) -> anyhow::Result<(Board, Option<Timestamp>)> {
-    let mut board = Board::default();
+) -> anyhow::Result<(Folded<P>, Option<Timestamp>)> {
+    let mut folded = Folded::<P>::default();
     let mut last_recorded_at = None;
     let mut records = store.read_all(0);
     while let Some(stored) = records.try_next().await? {
@@ -50,23 +51,56 @@ pub(crate) async fn fold_board(
         if beyond {
             break;
         }
-        board.apply(&record)?;
+        folded.apply(&record)?;
         last_recorded_at = Some(recorded_at);
     }
-    Ok((board, last_recorded_at))
+    Ok((folded, last_recorded_at))
 }
 
-/// Brings the board table up to date and reads it back with its checkpoint.
-pub(crate) async fn live_board(stores: &Stores) -> anyhow::Result<(u64, Vec<BoardRow>)> {
-    catch_up::<BoardProjection>(&*stores.events, &*stores.views).await?;
-    let (checkpoint, stored) = stores.views.snapshot(BoardProjection::NAME).await?;
+/// Brings projection `P`'s table up to date and reads it back with its checkpoint.
+pub(crate) async fn live_rows<P: Projection>(
+    stores: &Stores,
+) -> anyhow::Result<(u64, Vec<P::Row>)> {
+    catch_up::<P>(&*stores.events, &*stores.views).await?;
+    let (checkpoint, stored) = stores.views.snapshot(P::NAME).await?;
     let rows = stored
         .into_iter()
         .map(|(key, body)| {
-            serde_json::from_str(&body).with_context(|| format!("board row {key} is unreadable"))
+            serde_json::from_str(&body)
+                .with_context(|| format!("{} row {key} is unreadable", P::NAME))
         })
-        .collect::<anyhow::Result<Vec<BoardRow>>>()?;
+        .collect::<anyhow::Result<Vec<P::Row>>>()?;
     Ok((checkpoint, rows))
+}
+
+/// Rows of projection `P` as the ledger knew them at `as_of`, or live; with the number of
+/// records they reflect and the moment flags are judged at (`--now`, else the as-of moment,
+/// else the clock).
+pub(crate) async fn rows_as_of<P: Projection>(
+    stores: &Stores,
+    as_of: Option<AsOf>,
+    explicit_now: Option<Timestamp>,
+) -> anyhow::Result<(Vec<P::Row>, u64, Timestamp)> {
+    match as_of {
+        Some(as_of) => {
+            let (folded, last_recorded_at) = fold_until::<P>(&*stores.events, as_of).await?;
+            let as_of_moment = match as_of {
+                AsOf::Time(time) => Some(time),
+                AsOf::Position(_) => last_recorded_at,
+            };
+            let now = explicit_now.or(as_of_moment).unwrap_or_else(Timestamp::now);
+            let records = folded.records_folded();
+            Ok((folded.rows().values().cloned().collect(), records, now))
+        }
+        None => {
+            let (checkpoint, rows) = live_rows::<P>(stores).await?;
+            Ok((
+                rows,
+                checkpoint,
+                explicit_now.unwrap_or_else(Timestamp::now),
+            ))
+        }
+    }
 }
 
 /// The moment due-soon and overdue are judged at, as a local date and its RFC 3339 text.
@@ -94,31 +128,39 @@ pub(crate) async fn board(stores: &Stores, args: BoardArgs) -> anyhow::Result<Ex
         .as_deref()
         .map(|text| parse_moment(text, &rules.time_zone))
         .transpose()?;
-    let view = match as_of {
-        Some(as_of) => {
-            let (board, last_recorded_at) = fold_board(&*stores.events, as_of).await?;
-            let as_of_moment = match as_of {
-                AsOf::Time(time) => Some(time),
-                AsOf::Position(_) => last_recorded_at,
-            };
-            let now = explicit_now.or(as_of_moment).unwrap_or_else(Timestamp::now);
-            let (today, now) = judged_at(now, &rules.time_zone);
-            BoardView::of(board.rows().values(), board.records_folded(), today, now)
+    let (rows, records, now) = rows_as_of::<BoardProjection>(stores, as_of, explicit_now).await?;
+    let (today, now) = judged_at(now, &rules.time_zone);
+    let view = BoardView::of(&rows, records, today, now);
+    match args.format {
+        Format::Xlsx => {
+            let out = args
+                .out
+                .as_deref()
+                .context("--format xlsx needs --out FILE")?;
+            crate::xlsx::write_board(&view, out)?;
         }
-        None => {
-            let (checkpoint, rows) = live_board(stores).await?;
-            let (today, now) = judged_at(
-                explicit_now.unwrap_or_else(Timestamp::now),
-                &rules.time_zone,
-            );
-            BoardView::of(&rows, checkpoint, today, now)
-        }
-    };
-    print_board(&view, args.format)?;
+        format => print_board(&view, format)?,
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 pub(crate) async fn rebuild(stores: &Stores, args: RebuildArgs) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let mut records = 0;
+    records += rebuild_one::<BoardProjection>(stores, &args).await?;
+    records += rebuild_one::<FiguresProjection>(stores, &args).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    output::json_line(&json!({
+        "rebuilt": [BoardProjection::NAME, FiguresProjection::NAME],
+        "records": records,
+        "seconds": seconds,
+        "records_per_second": if seconds > 0.0 { (records as f64 / seconds).round() } else { 0.0 },
+    }))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Rebuilds one projection with its own progress bar; returns the records folded.
+async fn rebuild_one<P: Projection>(stores: &Stores, args: &RebuildArgs) -> anyhow::Result<u64> {
     let bar = if args.quiet {
         ProgressBar::hidden()
     } else {
@@ -130,37 +172,26 @@ pub(crate) async fn rebuild(stores: &Stores, args: RebuildArgs) -> anyhow::Resul
         )?
         .progress_chars("=> "),
     );
-    bar.set_message(BoardProjection::NAME);
-    let started = std::time::Instant::now();
-    let folded = projections::runner::rebuild::<BoardProjection>(
-        &*stores.events,
-        &*stores.views,
-        |done, total| {
+    bar.set_message(P::NAME);
+    let folded =
+        projections::runner::rebuild::<P>(&*stores.events, &*stores.views, |done, total| {
             bar.set_length(total);
             bar.set_position(done);
-        },
-    )
-    .await?;
+        })
+        .await?;
     bar.finish();
-    let seconds = started.elapsed().as_secs_f64();
-    output::json_line(&json!({
-        "rebuilt": [BoardProjection::NAME],
-        "records": folded,
-        "seconds": seconds,
-        "records_per_second": if seconds > 0.0 { (folded as f64 / seconds).round() } else { 0.0 },
-    }))?;
-    Ok(ExitCode::SUCCESS)
+    Ok(folded)
 }
 
 pub(crate) fn print_board(view: &BoardView, format: Format) -> anyhow::Result<()> {
     match format {
         Format::Json => output::json_pretty(view),
         Format::Csv => output::text(&board_csv(view)?),
-        Format::Table => output::text(&board_table(view)),
+        Format::Table | Format::Xlsx => output::text(&board_table(view)),
     }
 }
 
-const BOARD_HEADER: [&str; 13] = [
+pub(crate) const BOARD_HEADER: [&str; 13] = [
     "item_id",
     "kind",
     "status",
@@ -176,7 +207,7 @@ const BOARD_HEADER: [&str; 13] = [
     "title",
 ];
 
-fn board_cells(item: &projections::board::BoardItem) -> [String; 13] {
+pub(crate) fn board_cells(item: &projections::board::BoardItem) -> [String; 13] {
     let flag = if item.overdue {
         "OVERDUE 逾期"
     } else if item.due_soon {
@@ -260,7 +291,7 @@ pub(crate) async fn trail(store: Arc<dyn EventStore>, args: TrailArgs) -> anyhow
     }
     match args.format {
         Format::Json => output::json_pretty(&trail)?,
-        Format::Table | Format::Csv => {
+        Format::Table | Format::Csv | Format::Xlsx => {
             let header = [
                 "position",
                 "version",

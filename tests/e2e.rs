@@ -40,6 +40,11 @@ pub fn trials() -> Vec<Trial> {
         "demo_loads_once_and_prints_the_board",
         demo_loads_once_and_prints_the_board,
     ));
+    trials.extend(on_both(
+        "e2e",
+        "stats_and_xlsx_exports_carry_the_figures",
+        stats_and_xlsx_exports_carry_the_figures,
+    ));
     trials
 }
 
@@ -452,4 +457,82 @@ async fn demo_loads_once_and_prints_the_board(db: Fresh) {
     assert_eq!(again.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&again.stdout).contains("2026-S-001"));
     assert_eq!(tree_size(&db), size);
+}
+
+fn xlsx_rows(path: &std::path::Path, sheet: &str) -> Vec<Vec<String>> {
+    use calamine::{open_workbook, Reader, Xlsx};
+    let mut workbook: Xlsx<_> = open_workbook(path).expect("open xlsx");
+    let range = workbook.worksheet_range(sheet).expect("sheet");
+    range
+        .rows()
+        .map(|row| row.iter().map(|cell| cell.to_string()).collect())
+        .collect()
+}
+
+async fn stats_and_xlsx_exports_carry_the_figures(db: Fresh) {
+    let (code, _) = exec(&db, &lifecycle("2024-S-007"));
+    assert_eq!(code, Some(0));
+    let stats = huiyin(
+        &db,
+        &["stats", "--format", "json", "--now", "2024-07-01"],
+        "",
+    );
+    assert_eq!(
+        stats.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&stats.stderr)
+    );
+    let stats: Value = serde_json::from_slice(&stats.stdout).expect("stats JSON");
+    assert_eq!(stats["items"]["total"], 1);
+    assert_eq!(stats["items"]["answered"], 1);
+    assert_eq!(stats["items"]["closed"], 1);
+    assert_eq!(
+        stats["items"]["rates"]["answer_rate"],
+        json!({"value": 1.0, "count": 1, "n": 1})
+    );
+    assert_eq!(stats["items"]["rates"]["satisfaction_rate"]["value"], 1.0);
+    assert_eq!(stats["by_leader"]["陈立新"]["total"], 1);
+    let folder = tempfile::tempdir().expect("folder");
+    let board_file = folder.path().join("board.xlsx");
+    let out = board_file.to_str().expect("path");
+    let board = huiyin(&db, &["board", "--format", "xlsx", "--out", out], "");
+    assert_eq!(
+        board.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&board.stderr)
+    );
+    let rows = xlsx_rows(&board_file, "督办台账");
+    assert_eq!(rows[0][0], "item_id");
+    assert_eq!(rows[1][0], "2024-S-007");
+    assert_eq!(rows[1][2], "closed");
+    let stats_file = folder.path().join("stats.xlsx");
+    let out = stats_file.to_str().expect("path");
+    let written = huiyin(
+        &db,
+        &[
+            "stats",
+            "--format",
+            "xlsx",
+            "--out",
+            out,
+            "--now",
+            "2024-07-01",
+        ],
+        "",
+    );
+    assert_eq!(
+        written.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&written.stderr)
+    );
+    let rows = xlsx_rows(&stats_file, "统计");
+    let answer_rate = rows
+        .iter()
+        .find(|row| row[0].starts_with("办复率"))
+        .expect("answer rate row");
+    assert_eq!(answer_rate[1..], ["100.0%", "1", "1"]);
+    assert!(!xlsx_rows(&stats_file, "2024年").is_empty());
 }

@@ -10,6 +10,7 @@ use futures::TryStreamExt;
 use infra::store::{open_stores, Stores};
 use libtest_mimic::Trial;
 use projections::board::{Board, BoardProjection, BoardView};
+use projections::figures::FiguresProjection;
 use projections::runner::{catch_up, rebuild, run};
 use projections::Projection;
 use serde_json::{json, Value};
@@ -243,6 +244,27 @@ async fn live_board_equals_a_rebuild_after_random_commands(db: Fresh) {
             .expect("fold");
     }
     assert_eq!(board.stored_rows().expect("rows"), live.1);
+    // The figures table, kept live in the same batches, equals its rebuild too.
+    catch_up::<FiguresProjection>(&*stores.events, &*stores.views)
+        .await
+        .expect("catch up");
+    let live_figures = stores
+        .views
+        .snapshot(FiguresProjection::NAME)
+        .await
+        .expect("snapshot");
+    rebuild::<FiguresProjection>(&*stores.events, &*stores.views, |_, _| {})
+        .await
+        .expect("rebuild");
+    assert_eq!(
+        live_figures,
+        stores
+            .views
+            .snapshot(FiguresProjection::NAME)
+            .await
+            .expect("snapshot")
+    );
+    assert_eq!(live_figures.0, tree_size);
 }
 
 async fn concurrent_runners_never_apply_a_record_twice(db: Fresh) {

@@ -14,6 +14,7 @@
 //! replay "as of".
 
 pub mod board;
+pub mod figures;
 pub mod runner;
 pub mod trail;
 

@@ -519,3 +519,26 @@ impl Growth {
         let _ = tokio::time::timeout(timeout, grown).await;
     }
 }
+
+/// Waits until `current_tree_size()` exceeds `tree_size` or `timeout` passes, sleeping on
+/// `growth` between looks; returns the last size seen. A wake-up is only a hint to look again.
+pub(crate) async fn wait_until_grown<F, Fut>(
+    growth: &Growth,
+    tree_size: u64,
+    timeout: Duration,
+    current_tree_size: F,
+) -> Result<u64, StoreError>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<u64, StoreError>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let known = current_tree_size().await?;
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if known > tree_size || left.is_zero() {
+            return Ok(known);
+        }
+        growth.wait(tree_size, left).await;
+    }
+}

@@ -10,14 +10,15 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
 use super::{
     column_hash, column_u64, conflict, fresh_outcome, is_unique_violation, paged, receipt,
-    replay_or_duplicate, seal_append, stored_record, to_i64, AppendOutcome, AppendRequest, Backend,
-    CommandReceipt, EventStore, Growth, LedgerHead, LockedHead, RecordRow, StoreError,
-    StoredRecord, READ_PAGE_RECORDS, RECORD_COLUMNS,
+    replay_or_duplicate, seal_append, stored_record, to_i64, wait_until_grown, AppendOutcome,
+    AppendRequest, Backend, CommandReceipt, EventStore, Growth, LedgerHead, LockedHead, RecordRow,
+    StoreError, StoredRecord, READ_PAGE_RECORDS, RECORD_COLUMNS,
 };
 
 const CONNECTIONS_MAX: u32 = 16;
-/// The NOTIFY channel on which every append announces the new tree size.
-const GROWTH_CHANNEL: &str = "huiyin_log";
+/// The NOTIFY channel on which every append announces the new tree size is this prefix and the
+/// ledger's schema: channels are per database, and several ledgers may share one database.
+const GROWTH_CHANNEL_PREFIX: &str = "huiyin_log_";
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The PostgreSQL event store.
@@ -25,6 +26,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct PostgresStore {
     growth: Growth,
     listener: std::sync::Arc<tokio::sync::OnceCell<()>>,
+    channel: String,
     pool: PgPool,
 }
 
@@ -47,10 +49,15 @@ impl PostgresStore {
             .await?;
         // sqlx's migrator takes an advisory lock, so processes starting together migrate once.
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        let schema: String = sqlx::query_scalar("SELECT current_schema()")
+            .fetch_one(&pool)
+            .await?;
+        let channel = format!("{GROWTH_CHANNEL_PREFIX}{schema}");
         Ok(PostgresStore {
             pool,
             growth: Growth::default(),
             listener: Default::default(),
+            channel,
         })
     }
 
@@ -64,11 +71,12 @@ impl PostgresStore {
     async fn listen(&self) {
         let pool = self.pool.clone();
         let growth = self.growth.clone();
+        let channel = self.channel.clone();
         self.listener
             .get_or_init(|| async move {
                 match PgListener::connect_with(&pool).await {
                     Ok(mut listener) => {
-                        if let Err(error) = listener.listen(GROWTH_CHANNEL).await {
+                        if let Err(error) = listener.listen(&channel).await {
                             tracing::warn!(%error, "cannot LISTEN for appends; polling instead");
                             return;
                         }
@@ -178,7 +186,7 @@ impl EventStore for PostgresStore {
             .execute(&mut *tx)
             .await?;
         sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(GROWTH_CHANNEL)
+            .bind(&self.channel)
             .bind((last.record.position + 1).to_string())
             .execute(&mut *tx)
             .await?;
@@ -230,11 +238,9 @@ impl EventStore for PostgresStore {
 
     async fn wait_for_growth(&self, tree_size: u64, timeout: Duration) -> Result<u64, StoreError> {
         self.listen().await;
-        let known = self.head().await?.tree_size;
-        if known > tree_size {
-            return Ok(known);
-        }
-        self.growth.wait(tree_size, timeout).await;
-        Ok(self.head().await?.tree_size)
+        wait_until_grown(&self.growth, tree_size, timeout, || async {
+            Ok(self.head().await?.tree_size)
+        })
+        .await
     }
 }

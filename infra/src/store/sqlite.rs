@@ -10,9 +10,9 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
 use super::{
     conflict, fresh_outcome, is_unique_violation, paged, receipt, replay_or_duplicate, seal_append,
-    stored_record, to_i64, AppendOutcome, AppendRequest, Backend, CommandReceipt, EventStore,
-    Growth, LedgerHead, LockedHead, RecordRow, StoreError, StoredRecord, READ_PAGE_RECORDS,
-    RECORD_COLUMNS,
+    stored_record, to_i64, wait_until_grown, AppendOutcome, AppendRequest, Backend, CommandReceipt,
+    EventStore, Growth, LedgerHead, LockedHead, RecordRow, StoreError, StoredRecord,
+    READ_PAGE_RECORDS, RECORD_COLUMNS,
 };
 
 /// How long a writer waits for another writer's lock before giving up.
@@ -193,12 +193,10 @@ impl EventStore for SqliteStore {
     }
 
     async fn wait_for_growth(&self, tree_size: u64, timeout: Duration) -> Result<u64, StoreError> {
-        let known = self.head().await?.tree_size;
-        if known > tree_size {
-            return Ok(known);
-        }
         // Appends by other processes on the same file do not wake us: the timeout bounds the wait.
-        self.growth.wait(tree_size, timeout).await;
-        Ok(self.head().await?.tree_size)
+        wait_until_grown(&self.growth, tree_size, timeout, || async {
+            Ok(self.head().await?.tree_size)
+        })
+        .await
     }
 }
