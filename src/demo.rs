@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use aggregates::deadline::DeadlineRules;
+use aggregates::rules::Rules;
 use anyhow::{bail, Context};
 use commands::{CommandError, Ledger, Submitted, SystemClock};
 use infra::store::Stores;
@@ -20,7 +20,7 @@ const DEMO_COMMANDS: &str = include_str!("demo.jsonl");
 pub(crate) async fn run(stores: &Stores, args: DemoArgs) -> anyhow::Result<ExitCode> {
     let ledger = Ledger::new(
         Arc::clone(&stores.events),
-        DeadlineRules::default(),
+        Rules::default(),
         Arc::new(SystemClock),
     );
     let mut appended = 0;
@@ -41,7 +41,7 @@ pub(crate) async fn run(stores: &Stores, args: DemoArgs) -> anyhow::Result<ExitC
     }
     eprintln!("demo ledger loaded: {appended} new records");
     let (checkpoint, rows) = live_rows::<BoardProjection>(stores).await?;
-    let (today, now) = judged_at(Timestamp::now(), &DeadlineRules::default().time_zone);
+    let (today, now) = judged_at(Timestamp::now(), &Rules::default().deadlines.time_zone);
     let view = BoardView::of(&rows, checkpoint, today, now);
     print_board(&view, args.format)?;
     Ok(ExitCode::SUCCESS)

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use aggregates::actor::{Actor, Role};
-use aggregates::deadline::DeadlineRules;
+use aggregates::rules::Rules;
 use anyhow::Context;
 use commands::{CommandError, CommandOutcome, Ledger, Submitted, SystemClock};
 use infra::store::EventStore;
@@ -56,7 +56,7 @@ pub(crate) async fn run(store: Arc<dyn EventStore>, args: ExecArgs) -> anyhow::R
             .with_context(|| format!("reading commands from {}", args.file.display()))?
     };
     let defaults = default_actor(&args)?;
-    let ledger = Ledger::new(store, DeadlineRules::default(), Arc::new(SystemClock));
+    let ledger = Ledger::new(store, Rules::default(), Arc::new(SystemClock));
     let mut all_ok = true;
     for line in split_commands(&text) {
         let result = run_one(&ledger, line, &args, defaults.as_ref()).await;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aggregates::deadline::DeadlineRules;
+use aggregates::rules::Rules;
 use commands::{Clock, Ledger, Submitted};
 use futures::TryStreamExt;
 use infra::store::{open_stores, Stores};
@@ -62,11 +62,7 @@ impl Clock for Fixed {
 }
 
 fn ledger(db: &Fresh) -> Ledger {
-    Ledger::new(
-        Arc::clone(&db.store),
-        DeadlineRules::default(),
-        Arc::new(Fixed),
-    )
+    Ledger::new(Arc::clone(&db.store), Rules::default(), Arc::new(Fixed))
 }
 
 async fn stores(db: &Fresh) -> Stores {

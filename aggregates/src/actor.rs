@@ -52,6 +52,21 @@ impl Role {
     }
 }
 
+impl Role {
+    /// The role in Chinese, for messages: `"法院办公室"`.
+    pub const fn label_zh(self) -> &'static str {
+        match self {
+            Role::Liaison => "人大代表联络机构",
+            Role::CourtOffice => "法院办公室",
+            Role::Handler => "承办部门",
+            Role::Leader => "院领导",
+            Role::Deputy => "人大代表",
+            Role::Auditor => "审计监督人员",
+            Role::Admin => "系统管理员",
+        }
+    }
+}
+
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

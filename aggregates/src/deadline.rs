@@ -10,6 +10,7 @@
 //! so a real due date never comes near it.
 
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 use jiff::civil::{Date, Weekday};
 use jiff::tz::{Offset, TimeZone};
@@ -19,21 +20,50 @@ use jiff::Span;
 ///
 /// A date is a working day if it is Monday to Friday and not a public holiday, or if it is a
 /// make-up working day (调休上班), even on a weekend. The default calendar knows no holidays: only
-/// weekends are off.
+/// weekends are off. [`WorkingCalendar::official`] is the State Council's arrangements
+/// (see [`crate::calendar`]); the years it has a notice for are
+/// [`WorkingCalendar::years_covered`], and any other year falls back to weekends only.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WorkingCalendar {
     holidays: BTreeSet<Date>,
     make_up_working_days: BTreeSet<Date>,
+    years_covered: BTreeSet<i16>,
 }
 
 impl WorkingCalendar {
     /// A calendar with these public holidays and make-up working days. A date in both sets is a
     /// working day.
+    /// It covers no year until [`WorkingCalendar::covering`] says so.
     pub fn new(holidays: BTreeSet<Date>, make_up_days: BTreeSet<Date>) -> WorkingCalendar {
         WorkingCalendar {
             holidays,
             make_up_working_days: make_up_days,
+            years_covered: BTreeSet::new(),
         }
+    }
+
+    /// The same calendar, saying that it has the holiday arrangement of each of `years`.
+    pub fn covering(mut self, years: impl IntoIterator<Item = i16>) -> WorkingCalendar {
+        self.years_covered.extend(years);
+        self
+    }
+
+    /// The years whose holiday arrangement the calendar has.
+    pub fn years_covered(&self) -> &BTreeSet<i16> {
+        &self.years_covered
+    }
+
+    /// Whether the calendar has the holiday arrangement of `year`; if not, only weekends are off
+    /// in that year.
+    pub fn covers_year(&self, year: i16) -> bool {
+        self.years_covered.contains(&year)
+    }
+
+    /// The years from `from` to `to` (inclusive) that the calendar has no arrangement for.
+    pub fn years_not_covered(&self, from: Date, to: Date) -> Vec<i16> {
+        (from.year()..=to.year())
+            .filter(|year| !self.covers_year(*year))
+            .collect()
     }
 
     /// The public holidays.
@@ -93,7 +123,7 @@ impl WorkingCalendar {
 pub struct DeadlineRules {
     /// The ledger's time zone; dates are local dates in it. Default Asia/Shanghai.
     pub time_zone: TimeZone,
-    /// The working-day calendar. Default: weekends only.
+    /// The working-day calendar. Default: the official one, 2017 onwards.
     pub calendar: WorkingCalendar,
     /// Working days from filing to the triage due date. Default 7.
     pub triage_working_days: u32,
@@ -111,13 +141,15 @@ pub struct DeadlineRules {
 
 impl Default for DeadlineRules {
     /// Asia/Shanghai (from jiff's bundled time zone database, or a fixed +08:00 should that ever
-    /// be missing), a weekends-only calendar, and the periods of DESIGN.md §4.
+    /// be missing), the official calendar ([`WorkingCalendar::official`]), and the periods of
+    /// DESIGN.md §4.
     fn default() -> DeadlineRules {
+        static OFFICIAL: OnceLock<WorkingCalendar> = OnceLock::new();
         let time_zone =
             TimeZone::get("Asia/Shanghai").unwrap_or_else(|_| TimeZone::fixed(Offset::constant(8)));
         DeadlineRules {
             time_zone,
-            calendar: WorkingCalendar::default(),
+            calendar: OFFICIAL.get_or_init(WorkingCalendar::official).clone(),
             triage_working_days: 7,
             answer_months: 3,
             urgent_answer_months: 1,
@@ -182,6 +214,14 @@ mod tests {
     use jiff::civil::date;
 
     use super::*;
+
+    /// The default rules on a weekends-only calendar.
+    fn weekends_only() -> DeadlineRules {
+        DeadlineRules {
+            calendar: WorkingCalendar::default(),
+            ..DeadlineRules::default()
+        }
+    }
 
     /// The 2024 National Day arrangement: October 1–7 off, Sunday September 29 and Saturday
     /// October 12 worked.
@@ -257,7 +297,7 @@ mod tests {
 
     #[test]
     fn triage_due_is_seven_working_days_over_a_weekend() {
-        let rules = DeadlineRules::default();
+        let rules = weekends_only();
         // Filed Friday 2024-03-01: Mon 4, Tue 5, Wed 6, Thu 7, Fri 8 (5), Mon 11 (6), Tue 12 (7).
         assert_eq!(rules.triage_due(date(2024, 3, 1)), date(2024, 3, 12));
         // Filed Monday 2024-03-04: Tue 5 … Fri 8 (4), Mon 11 (5), Tue 12 (6), Wed 13 (7).
@@ -275,7 +315,7 @@ mod tests {
         assert_eq!(rules.triage_due(date(2024, 9, 27)), date(2024, 10, 12));
         // Without the arrangement: Mon 30 (1), Tue 1 … Fri 4 (5), Mon 7 (6), Tue 8 (7).
         assert_eq!(
-            DeadlineRules::default().triage_due(date(2024, 9, 27)),
+            weekends_only().triage_due(date(2024, 9, 27)),
             date(2024, 10, 8)
         );
     }
@@ -303,7 +343,7 @@ mod tests {
 
     #[test]
     fn month_deadline_clamps_the_day_to_the_month_end() {
-        let rules = DeadlineRules::default();
+        let rules = weekends_only();
         // 2024 is a leap year: January 31 + 1 month = Thursday February 29.
         assert_eq!(
             rules.months_later_working_day(date(2024, 1, 31), 1),
@@ -329,7 +369,7 @@ mod tests {
 
     #[test]
     fn month_deadline_on_a_day_off_moves_to_the_next_working_day() {
-        let rules = DeadlineRules::default();
+        let rules = weekends_only();
         // May 31 + 1 month clamps to Sunday 2024-06-30, so Monday July 1.
         assert_eq!(rules.rehandling_due(date(2024, 5, 31)), date(2024, 7, 1));
         // Urgent: August 31 + 1 month = Monday 2024-09-30, a working day.
@@ -344,7 +384,7 @@ mod tests {
 
     #[test]
     fn answer_due_is_three_months_or_one_when_urgent() {
-        let rules = DeadlineRules::default();
+        let rules = weekends_only();
         // Tuesday 2024-03-05: + 3 months = Wednesday June 5; + 1 month = Friday April 5.
         assert_eq!(rules.answer_due(date(2024, 3, 5), false), date(2024, 6, 5));
         assert_eq!(rules.answer_due(date(2024, 3, 5), true), date(2024, 4, 5));
@@ -354,7 +394,7 @@ mod tests {
 
     #[test]
     fn deadlines_saturate_at_the_last_representable_date() {
-        let rules = DeadlineRules::default();
+        let rules = weekends_only();
         assert_eq!(rules.answer_due(date(9999, 11, 1), false), Date::MAX);
         assert_eq!(
             rules.calendar.add_working_days(date(9999, 12, 30), 5),
@@ -370,6 +410,7 @@ mod tests {
     #[test]
     fn default_rules_use_shanghai_time() {
         let rules = DeadlineRules::default();
+        assert!(rules.calendar.covers_year(2024));
         assert_eq!(rules.time_zone.iana_name(), Some("Asia/Shanghai"));
         assert_eq!(rules.triage_working_days, 7);
         assert_eq!(rules.answer_months, 3);

@@ -45,6 +45,16 @@ impl fmt::Display for ErrorCode {
     }
 }
 
+/// A refusal of a command by the rules: its stable code and its message in Chinese (the
+/// English message is its `Display`). Every aggregate's error implements it, so the write side
+/// reports every refusal the same way.
+pub trait Refusal: std::error::Error {
+    /// The stable code.
+    fn code(&self) -> ErrorCode;
+    /// The message in Chinese, for a clerk (the same facts as the English `Display`).
+    fn message_zh(&self) -> String;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,9 +15,12 @@
 //! - [`error::ErrorCode`], the stable error codes every refusal maps to;
 //! - [`validate`], the field checks and the limits (`TITLE_CHARS_MAX` and friends) they enforce.
 
+pub mod access;
 pub mod actor;
+pub mod calendar;
 pub mod deadline;
 pub mod error;
 pub mod item;
+pub mod rules;
 pub mod time;
 pub mod validate;

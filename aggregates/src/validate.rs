@@ -103,6 +103,35 @@ pub enum FieldError {
     },
 }
 
+impl FieldError {
+    /// The message in Chinese (the same facts as the English `Display`).
+    pub fn message_zh(&self) -> String {
+        match self {
+            FieldError::Empty { field } => format!("{field} 不能为空"),
+            FieldError::TooLong {
+                field,
+                chars,
+                chars_max,
+            } => format!("{field} 长 {chars} 个字符，最多允许 {chars_max} 个"),
+            FieldError::BadId { field } => {
+                format!("{field} 只能由英文字母、数字和 - _ / . 组成（1 至 {ID_CHARS_MAX} 个字符）")
+            }
+            FieldError::TooMany {
+                field,
+                count,
+                count_max,
+            } => format!("{field} 有 {count} 项，最多允许 {count_max} 项"),
+            FieldError::Repeated { field, value } => format!("{field} 中 {value:?} 重复出现"),
+            FieldError::YearOutOfRange {
+                field,
+                year,
+                year_min,
+                year_max,
+            } => format!("{field} 的年份为 {year}，只接受 {year_min} 年至 {year_max} 年"),
+        }
+    }
+}
+
 /// Whether `c` may appear in an id.
 fn is_id_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/' | '.')

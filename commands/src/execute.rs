@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use aggregates::actor::Actor;
-use aggregates::deadline::DeadlineRules;
 use aggregates::error::ErrorCode;
 use aggregates::item::{Item, ItemAction, ItemCommand, ItemEvent};
+use aggregates::rules::Rules;
 use aggregates::validate;
 use cqrs_es::{Aggregate, DomainEvent};
 use infra::record::Hash;
@@ -41,14 +41,14 @@ pub fn item_stream(item_id: &str) -> String {
 #[derive(Clone)]
 pub struct Ledger {
     store: Arc<dyn EventStore>,
-    rules: Arc<DeadlineRules>,
+    rules: Arc<Rules>,
     clock: Arc<dyn Clock>,
 }
 
 impl Ledger {
     /// A ledger writing to `store`, deciding deadlines by `rules`, filling a missing `at` from
     /// `clock`.
-    pub fn new(store: Arc<dyn EventStore>, rules: DeadlineRules, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(store: Arc<dyn EventStore>, rules: Rules, clock: Arc<dyn Clock>) -> Self {
         Ledger {
             store,
             rules: Arc::new(rules),
@@ -82,7 +82,7 @@ impl Ledger {
             ));
         }
         let actor = submitted.actor(default_actor)?;
-        let at = submitted.business_time(&*self.clock, &self.rules.time_zone)?;
+        let at = submitted.business_time(&*self.clock, &self.rules.deadlines.time_zone)?;
         let action: ItemAction = serde_json::from_value(json!({
             "type": submitted.command_type,
             "data": submitted.data,
@@ -104,7 +104,12 @@ impl Ledger {
             actor: actor.id.clone(),
             role: actor.role.as_str().to_owned(),
         };
-        let command = ItemCommand { actor, at, action };
+        let command = ItemCommand {
+            actor,
+            at,
+            action,
+            facts: Default::default(),
+        };
         self.decide_and_append(command, meta).await
     }
 
@@ -173,7 +178,7 @@ pub fn item_event(event_type: &str, data: Value) -> Result<ItemEvent, serde_json
 async fn decide(
     mut item: Item,
     command: ItemCommand,
-    rules: &DeadlineRules,
+    rules: &Rules,
 ) -> Result<Vec<ItemEvent>, CommandError> {
     let sink = cqrs_es::event_sink::EventSink::default();
     item.handle(command, rules, &sink)

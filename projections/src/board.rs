@@ -149,6 +149,24 @@ fn apply_to_row(row: &mut BoardRow, event: ItemEvent) {
         ItemEvent::CommitmentFulfilled { .. } => {}
         ItemEvent::ItemReconciled { .. } => row.status = label(&ItemStatus::Reconciled),
         ItemEvent::ItemClosed { .. } => row.status = label(&ItemStatus::Closed),
+        // Handling logs leave the status, round and due date as they are.
+        ItemEvent::ItemAcknowledged { .. }
+        | ItemEvent::ContactRecorded { .. }
+        | ItemEvent::CoViewSubmitted { .. }
+        | ItemEvent::ProgressReported { .. }
+        | ItemEvent::ExtensionRequested { .. } => {}
+        // An approved extension moves the due date of the round still awaiting its answer.
+        ItemEvent::ExtensionDecided { due, .. } => row.due = Some(due),
+        ItemEvent::AnswerReclassified { class, .. } => row.class = Some(label(&class)),
+        ItemEvent::ItemWithdrawn { .. } => set_status(row, ItemStatus::Withdrawn, None),
+        ItemEvent::ItemReopened {
+            round, answer_due, ..
+        } => {
+            row.round = round;
+            row.rating = None;
+            set_status(row, ItemStatus::Rehandling, Some(answer_due));
+            row.awaiting = true;
+        }
     }
 }
 

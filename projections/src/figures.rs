@@ -179,6 +179,65 @@ fn apply_to_item(facts: &mut ItemFacts, event: ItemEvent) {
         ItemEvent::CommitmentFulfilled { .. } => facts.commitments_kept += 1,
         ItemEvent::ItemReconciled { .. } => facts.status = "reconciled".to_owned(),
         ItemEvent::ItemClosed { .. } => facts.status = "closed".to_owned(),
+        event => apply_handling_to_item(facts, event),
+    }
+}
+
+/// The facts of round `round`, if it was opened.
+fn round_of(facts: &mut ItemFacts, round: u32) -> Option<&mut RoundFacts> {
+    facts.rounds.iter_mut().find(|facts| facts.round == round)
+}
+
+/// The handling events and the later turns (withdrawal, reopening).
+fn apply_handling_to_item(facts: &mut ItemFacts, event: ItemEvent) {
+    match event {
+        ItemEvent::ContactRecorded { round, .. } => {
+            if let Some(current) = round_of(facts, round) {
+                current.contact_before_answer |= current.answered_on.is_none();
+            }
+        }
+        ItemEvent::ExtensionDecided {
+            round,
+            approved,
+            due,
+            ..
+        } => {
+            if approved {
+                facts.extensions += 1;
+            }
+            if let Some(current) = round_of(facts, round) {
+                current.due = due;
+            }
+        }
+        ItemEvent::AnswerReclassified { round, class, .. } => {
+            if let Some(current) = round_of(facts, round) {
+                current.class = Some(label(&class));
+            }
+        }
+        ItemEvent::ItemWithdrawn { .. } => facts.status = "withdrawn".to_owned(),
+        ItemEvent::ItemReopened {
+            round, answer_due, ..
+        } => {
+            facts.status = "rehandling".to_owned();
+            facts.rounds.push(RoundFacts::opened(round, answer_due));
+        }
+        ItemEvent::ItemAcknowledged { .. }
+        | ItemEvent::CoViewSubmitted { .. }
+        | ItemEvent::ProgressReported { .. }
+        | ItemEvent::ExtensionRequested { .. } => {}
+        // Folded by `apply_to_item`.
+        ItemEvent::ItemFiled { .. }
+        | ItemEvent::ItemAccepted { .. }
+        | ItemEvent::ItemReturned { .. }
+        | ItemEvent::ItemRedirected { .. }
+        | ItemEvent::ItemMerged { .. }
+        | ItemEvent::ItemAssigned { .. }
+        | ItemEvent::ItemAnswered { .. }
+        | ItemEvent::AnswerRated { .. }
+        | ItemEvent::RehandlingStarted { .. }
+        | ItemEvent::CommitmentFulfilled { .. }
+        | ItemEvent::ItemReconciled { .. }
+        | ItemEvent::ItemClosed { .. } => {}
     }
 }
 

@@ -2,7 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::types::{AnswerClass, Commitment, Deputy, ItemKind, Leader, Rating, TriageDecision};
+use jiff::civil::Date;
+
+use super::types::{
+    AnswerClass, Commitment, ContactChannel, ContactStage, Deputy, ItemFacts, ItemKind, Leader,
+    Rating, TriageDecision,
+};
+use crate::access;
 use crate::actor::{Actor, Role};
 use crate::time::BusinessTime;
 
@@ -16,6 +22,10 @@ pub struct ItemCommand {
     pub at: BusinessTime,
     /// What the command asks for.
     pub action: ItemAction,
+    /// What the write side looked up in other streams (a merge target, a parent, open child
+    /// items). Default: nothing found.
+    #[serde(default)]
+    pub facts: ItemFacts,
 }
 
 /// What an item command asks for. Serialised as `{"type":"FileItem","data":{…}}`.
@@ -28,8 +38,22 @@ pub enum ItemAction {
     TriageItem(TriageItem),
     /// Assign an accepted item to a lead unit, co-units and a leader (court office).
     AssignItem(AssignItem),
+    /// A unit of the item acknowledges its assignment (handler).
+    AcknowledgeItem(AcknowledgeItem),
+    /// Log a contact with a deputy (handler, leader).
+    RecordContact(RecordContact),
+    /// A co-unit submits its view (handler).
+    SubmitCoView(SubmitCoView),
+    /// Log progress (handler, leader).
+    ReportProgress(ReportProgress),
+    /// Ask for a later due date (handler, leader).
+    RequestExtension(RequestExtension),
+    /// Approve or refuse the pending extension (liaison).
+    DecideExtension(DecideExtension),
     /// Answer an assigned or re-handled item (leader).
     AnswerItem(AnswerItem),
+    /// Correct the class letter of the current answer (liaison).
+    ReclassifyAnswer(ReclassifyAnswer),
     /// Rate an answer (the deputy, or the liaison office on the deputy's behalf).
     RateAnswer(RateAnswer),
     /// Mark a commitment of an answer fulfilled (handler, leader).
@@ -38,6 +62,10 @@ pub enum ItemAction {
     ReconcileItem(ReconcileItem),
     /// Close a reconciled item (leader).
     CloseItem(CloseItem),
+    /// Withdraw an item not yet answered (liaison).
+    WithdrawItem(WithdrawItem),
+    /// Reopen a closed item for another round (liaison).
+    ReopenItem(ReopenItem),
 }
 
 impl ItemAction {
@@ -46,11 +74,20 @@ impl ItemAction {
         "FileItem",
         "TriageItem",
         "AssignItem",
+        "AcknowledgeItem",
+        "RecordContact",
+        "SubmitCoView",
+        "ReportProgress",
+        "RequestExtension",
+        "DecideExtension",
         "AnswerItem",
+        "ReclassifyAnswer",
         "RateAnswer",
         "FulfilCommitment",
         "ReconcileItem",
         "CloseItem",
+        "WithdrawItem",
+        "ReopenItem",
     ];
 
     /// The id of the item the action is about.
@@ -59,11 +96,20 @@ impl ItemAction {
             ItemAction::FileItem(data) => &data.item_id,
             ItemAction::TriageItem(data) => &data.item_id,
             ItemAction::AssignItem(data) => &data.item_id,
+            ItemAction::AcknowledgeItem(data) => &data.item_id,
+            ItemAction::RecordContact(data) => &data.item_id,
+            ItemAction::SubmitCoView(data) => &data.item_id,
+            ItemAction::ReportProgress(data) => &data.item_id,
+            ItemAction::RequestExtension(data) => &data.item_id,
+            ItemAction::DecideExtension(data) => &data.item_id,
             ItemAction::AnswerItem(data) => &data.item_id,
+            ItemAction::ReclassifyAnswer(data) => &data.item_id,
             ItemAction::RateAnswer(data) => &data.item_id,
             ItemAction::FulfilCommitment(data) => &data.item_id,
             ItemAction::ReconcileItem(data) => &data.item_id,
             ItemAction::CloseItem(data) => &data.item_id,
+            ItemAction::WithdrawItem(data) => &data.item_id,
+            ItemAction::ReopenItem(data) => &data.item_id,
         }
     }
 
@@ -73,24 +119,29 @@ impl ItemAction {
             ItemAction::FileItem(_) => "FileItem",
             ItemAction::TriageItem(_) => "TriageItem",
             ItemAction::AssignItem(_) => "AssignItem",
+            ItemAction::AcknowledgeItem(_) => "AcknowledgeItem",
+            ItemAction::RecordContact(_) => "RecordContact",
+            ItemAction::SubmitCoView(_) => "SubmitCoView",
+            ItemAction::ReportProgress(_) => "ReportProgress",
+            ItemAction::RequestExtension(_) => "RequestExtension",
+            ItemAction::DecideExtension(_) => "DecideExtension",
             ItemAction::AnswerItem(_) => "AnswerItem",
+            ItemAction::ReclassifyAnswer(_) => "ReclassifyAnswer",
             ItemAction::RateAnswer(_) => "RateAnswer",
             ItemAction::FulfilCommitment(_) => "FulfilCommitment",
             ItemAction::ReconcileItem(_) => "ReconcileItem",
             ItemAction::CloseItem(_) => "CloseItem",
+            ItemAction::WithdrawItem(_) => "WithdrawItem",
+            ItemAction::ReopenItem(_) => "ReopenItem",
         }
     }
 
-    /// The roles that may issue the action of type `type_name` (DESIGN.md §4); none for a name
-    /// that is not in [`ItemAction::TYPES`]. A role being allowed is not enough: a deputy may
-    /// rate only the items that name them.
+    /// The roles that may issue the action of type `type_name`, from the one table
+    /// [`crate::access::COMMANDS`]; none for a name that is not an item command. A role being
+    /// allowed is not enough: a deputy may rate only the items that name them.
     pub fn allowed_roles(type_name: &str) -> &'static [Role] {
-        match type_name {
-            "FileItem" | "ReconcileItem" => &[Role::Liaison],
-            "TriageItem" | "AssignItem" => &[Role::CourtOffice],
-            "AnswerItem" | "CloseItem" => &[Role::Leader],
-            "RateAnswer" => &[Role::Deputy, Role::Liaison],
-            "FulfilCommitment" => &[Role::Handler, Role::Leader],
+        match access::command_rule(type_name) {
+            Some(rule) if rule.stream == access::StreamKind::Item => rule.roles,
             _ => &[],
         }
     }
@@ -231,4 +282,110 @@ pub struct CloseItem {
     /// A note. Default empty.
     #[serde(default)]
     pub note: String,
+}
+
+/// `AcknowledgeItem`: a unit of the item acknowledges its assignment (签收).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcknowledgeItem {
+    /// The item.
+    pub item_id: String,
+    /// The unit acknowledging: the lead unit or a co-unit.
+    pub unit: String,
+}
+
+/// `RecordContact`: a contact with one of the item's deputies (见面、面商).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordContact {
+    /// The item.
+    pub item_id: String,
+    /// The deputy contacted; one of the item's deputies.
+    pub deputy_id: String,
+    /// How.
+    pub channel: ContactChannel,
+    /// Before, during or after the handling.
+    pub stage: ContactStage,
+    /// What was said, 1 to 20,000 characters.
+    pub summary: String,
+}
+
+/// `SubmitCoView`: a co-unit's view on the item (协办意见).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitCoView {
+    /// The item.
+    pub item_id: String,
+    /// The co-unit submitting.
+    pub unit: String,
+    /// Its view, 1 to 20,000 characters.
+    pub view: String,
+}
+
+/// `ReportProgress`: progress of the handling (办理进展).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportProgress {
+    /// The item.
+    pub item_id: String,
+    /// What was done, 1 to 20,000 characters.
+    pub summary: String,
+}
+
+/// `RequestExtension`: ask the liaison office for a later due date (申请延期).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestExtension {
+    /// The item.
+    pub item_id: String,
+    /// The due date asked for: a working day after the current due date, at most the
+    /// assignment date plus six months.
+    pub until: Date,
+    /// Why, 1 to 20,000 characters.
+    pub reason: String,
+}
+
+/// `DecideExtension`: the liaison office approves or refuses the pending extension.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecideExtension {
+    /// The item.
+    pub item_id: String,
+    /// True to approve (the due date moves to the date asked for), false to refuse.
+    pub approve: bool,
+    /// A note. Default empty.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// `ReclassifyAnswer`: the liaison office corrects the class letter of the current answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReclassifyAnswer {
+    /// The item.
+    pub item_id: String,
+    /// The corrected class letter; it must differ from the current one.
+    pub class: AnswerClass,
+    /// Why, 1 to 20,000 characters.
+    pub reason: String,
+}
+
+/// `WithdrawItem`: the liaison office withdraws an item never answered (撤回).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawItem {
+    /// The item.
+    pub item_id: String,
+    /// Why, 1 to 20,000 characters.
+    pub reason: String,
+}
+
+/// `ReopenItem`: the liaison office reopens a closed item for another round.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReopenItem {
+    /// The item.
+    pub item_id: String,
+    /// Why, 1 to 20,000 characters.
+    pub reason: String,
 }

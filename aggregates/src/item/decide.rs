@@ -12,6 +12,9 @@
 //! 5. the command's fields: the actor's id, the year of `at`, then the action's fields in the
 //!    order they are declared (for `FileItem`, starting with the new item's id).
 //!
+//! Facts about other items (a merge target, a parent, open children) arrive on the command
+//! ([`super::ItemFacts`]) and are checked last, after the command's own fields.
+//!
 //! Nothing here reads the clock: every date is the local date of the command's `at` in the
 //! ledger's time zone.
 
@@ -24,9 +27,9 @@ use super::command::{
 };
 use super::error::ItemError;
 use super::event::ItemEvent;
-use super::types::{Deputy, ItemStatus, Rating, TriageDecision};
+use super::types::{Deputy, ItemKind, ItemStatus, Rating, TriageDecision};
 use crate::actor::Role;
-use crate::deadline::DeadlineRules;
+use crate::rules::Rules;
 use crate::validate::{self, FieldError};
 
 impl Item {
@@ -40,7 +43,7 @@ impl Item {
     pub fn decide(
         &self,
         command: &ItemCommand,
-        rules: &DeadlineRules,
+        rules: &Rules,
     ) -> Result<Vec<ItemEvent>, ItemError> {
         check_role(command)?;
         let Some(item) = self.filed() else {
@@ -70,11 +73,20 @@ impl Item {
             }),
             ItemAction::TriageItem(data) => context.triage(data),
             ItemAction::AssignItem(data) => context.assign(data),
+            ItemAction::AcknowledgeItem(data) => context.acknowledge(data),
+            ItemAction::RecordContact(data) => context.contact(data),
+            ItemAction::SubmitCoView(data) => context.co_view(data),
+            ItemAction::ReportProgress(data) => context.progress(data),
+            ItemAction::RequestExtension(data) => context.request_extension(data),
+            ItemAction::DecideExtension(data) => context.decide_extension(data),
             ItemAction::AnswerItem(data) => context.answer(data),
+            ItemAction::ReclassifyAnswer(data) => context.reclassify(data),
             ItemAction::RateAnswer(data) => context.rate(data),
             ItemAction::FulfilCommitment(data) => context.fulfil(data),
             ItemAction::ReconcileItem(data) => context.reconcile(data),
             ItemAction::CloseItem(data) => context.close(data),
+            ItemAction::WithdrawItem(data) => context.withdraw(data),
+            ItemAction::ReopenItem(data) => context.reopen(data),
         }
     }
 }
@@ -100,22 +112,18 @@ fn field(item_id: &str, checked: Result<(), FieldError>) -> Result<(), ItemError
 }
 
 /// Checks the fields every command has: the actor's id and the year of `at`.
-fn check_envelope(
-    item_id: &str,
-    command: &ItemCommand,
-    rules: &DeadlineRules,
-) -> Result<(), ItemError> {
+fn check_envelope(item_id: &str, command: &ItemCommand, rules: &Rules) -> Result<(), ItemError> {
     field(item_id, validate::id("actor.id", &command.actor.id))?;
     field(
         item_id,
-        validate::at_year("at", &command.at, &rules.time_zone),
+        validate::at_year("at", &command.at, &rules.deadlines.time_zone),
     )
 }
 
 fn decide_file(
     command: &ItemCommand,
     data: &FileItem,
-    rules: &DeadlineRules,
+    rules: &Rules,
 ) -> Result<Vec<ItemEvent>, ItemError> {
     let item_id = data.item_id.as_str();
     check_envelope(item_id, command, rules)?;
@@ -137,8 +145,9 @@ fn decide_file(
                 item_id: item_id.to_owned(),
             });
         }
+        check_parent(item_id, parent_id, command)?;
     }
-    let filed_on = command.at.local_date(&rules.time_zone);
+    let filed_on = command.at.local_date(&rules.deadlines.time_zone);
     Ok(vec![ItemEvent::ItemFiled {
         item_id: data.item_id.clone(),
         kind: data.kind,
@@ -148,8 +157,33 @@ fn decide_file(
         urgent: data.urgent,
         cases: data.cases.clone(),
         parent_id: data.parent_id.clone(),
-        triage_due: rules.triage_due(filed_on),
+        triage_due: rules.deadlines.triage_due(filed_on),
     }])
+}
+
+/// Checks the parent the write side found: filed, a deliberation opinion, and not finished.
+fn check_parent(item_id: &str, parent_id: &str, command: &ItemCommand) -> Result<(), ItemError> {
+    let Some(parent) = command.facts.parent else {
+        return Err(ItemError::ParentNotFound {
+            item_id: item_id.to_owned(),
+            parent_id: parent_id.to_owned(),
+        });
+    };
+    if parent.kind != ItemKind::DeliberationOpinion {
+        return Err(ItemError::ParentNotDeliberation {
+            item_id: item_id.to_owned(),
+            parent_id: parent_id.to_owned(),
+            kind: parent.kind,
+        });
+    }
+    if parent.status.is_finished() {
+        return Err(ItemError::ParentFinished {
+            item_id: item_id.to_owned(),
+            parent_id: parent_id.to_owned(),
+            status: parent.status,
+        });
+    }
+    Ok(())
 }
 
 fn check_deputies(item_id: &str, deputies: &[Deputy]) -> Result<(), ItemError> {
@@ -211,31 +245,31 @@ fn check_cases(item_id: &str, cases: &[String]) -> Result<(), ItemError> {
 }
 
 /// A command being decided for a filed item, with the rules it is decided by.
-struct Context<'a> {
-    item: &'a FiledItem,
-    command: &'a ItemCommand,
-    rules: &'a DeadlineRules,
+pub(super) struct Context<'a> {
+    pub(super) item: &'a FiledItem,
+    pub(super) command: &'a ItemCommand,
+    pub(super) rules: &'a Rules,
 }
 
 impl Context<'_> {
-    fn item_id(&self) -> &str {
+    pub(super) fn item_id(&self) -> &str {
         &self.item.item_id
     }
 
-    fn status(&self) -> ItemStatus {
+    pub(super) fn status(&self) -> ItemStatus {
         self.item.status
     }
 
     /// The local date of the command's `at` in the ledger's time zone.
-    fn today(&self) -> Date {
-        self.command.at.local_date(&self.rules.time_zone)
+    pub(super) fn today(&self) -> Date {
+        self.command.at.local_date(&self.rules.deadlines.time_zone)
     }
 
-    fn field(&self, checked: Result<(), FieldError>) -> Result<(), ItemError> {
+    pub(super) fn field(&self, checked: Result<(), FieldError>) -> Result<(), ItemError> {
         field(self.item_id(), checked)
     }
 
-    fn check_envelope(&self) -> Result<(), ItemError> {
+    pub(super) fn check_envelope(&self) -> Result<(), ItemError> {
         check_envelope(self.item_id(), self.command, self.rules)
     }
 
@@ -249,6 +283,9 @@ impl Context<'_> {
         }
         self.check_envelope()?;
         self.check_triage_fields(data)?;
+        if data.decision == TriageDecision::Merge {
+            self.check_merge_target(data)?;
+        }
         let item_id = self.item_id().to_owned();
         let reason = data.reason.clone();
         let event = match data.decision {
@@ -322,6 +359,25 @@ impl Context<'_> {
         }
     }
 
+    /// Checks the merge target the write side found: filed and not finished.
+    fn check_merge_target(&self, data: &TriageItem) -> Result<(), ItemError> {
+        let target_item_id = data.target_item_id.clone().unwrap_or_default();
+        let Some(target) = self.command.facts.merge_target else {
+            return Err(ItemError::MergeTargetNotFound {
+                item_id: self.item_id().to_owned(),
+                target_item_id,
+            });
+        };
+        if target.status.is_finished() {
+            return Err(ItemError::MergeTargetFinished {
+                item_id: self.item_id().to_owned(),
+                target_item_id,
+                status: target.status,
+            });
+        }
+        Ok(())
+    }
+
     fn assign(&self, data: &AssignItem) -> Result<Vec<ItemEvent>, ItemError> {
         if self.status() != ItemStatus::Accepted {
             let status = self.status();
@@ -348,7 +404,7 @@ impl Context<'_> {
         let co_view_due = if data.co_units.is_empty() {
             None
         } else {
-            Some(self.rules.co_view_due(assigned_on))
+            Some(self.rules.deadlines.co_view_due(assigned_on))
         };
         Ok(vec![ItemEvent::ItemAssigned {
             item_id: self.item_id().to_owned(),
@@ -356,7 +412,10 @@ impl Context<'_> {
             co_units: data.co_units.clone(),
             leader: data.leader.clone(),
             assigned_on,
-            answer_due: self.rules.answer_due(assigned_on, self.item.urgent),
+            answer_due: self
+                .rules
+                .deadlines
+                .answer_due(assigned_on, self.item.urgent),
             co_view_due,
         }])
     }
@@ -395,6 +454,12 @@ impl Context<'_> {
             return Err(ItemError::AnswerNeedsAssignment {
                 item_id: self.item_id().to_owned(),
                 status,
+            });
+        }
+        if self.rules.require_contact_before_answer && self.item.current.contacts == 0 {
+            return Err(ItemError::ContactRequired {
+                item_id: self.item_id().to_owned(),
+                round: self.item.round,
             });
         }
         self.check_envelope()?;
@@ -498,7 +563,7 @@ impl Context<'_> {
             events.push(ItemEvent::RehandlingStarted {
                 item_id: self.item_id().to_owned(),
                 round: round.saturating_add(1),
-                answer_due: self.rules.rehandling_due(self.today()),
+                answer_due: self.rules.deadlines.rehandling_due(self.today()),
             });
         }
         Ok(events)
@@ -628,6 +693,13 @@ impl Context<'_> {
             let status = self.status();
             let item_id = self.item_id().to_owned();
             return Err(ItemError::CloseNeedsReconciliation { item_id, status });
+        }
+        let open_children = &self.command.facts.open_child_ids;
+        if self.item.kind == ItemKind::DeliberationOpinion && !open_children.is_empty() {
+            return Err(ItemError::OpenChildItems {
+                item_id: self.item_id().to_owned(),
+                child_ids: open_children.clone(),
+            });
         }
         self.check_envelope()?;
         self.field(validate::optional_text(

@@ -1,7 +1,9 @@
 //! Why an item command was refused.
 
-use super::command::ItemAction;
-use super::types::{ItemStatus, TriageDecision};
+use jiff::civil::Date;
+
+use super::types::{AnswerClass, ItemKind, ItemStatus, TriageDecision};
+use crate::access::roles_text;
 use crate::actor::Role;
 use crate::error::ErrorCode;
 use crate::validate::FieldError;
@@ -227,15 +229,260 @@ pub enum ItemError {
         /// The deputy id given.
         deputy_id: String,
     },
-}
-
-/// The roles allowed to issue `action`, for messages: `"deputy or liaison"`.
-fn roles_text(action: &str) -> String {
-    let roles: Vec<&str> = ItemAction::allowed_roles(action)
-        .iter()
-        .map(|role| role.as_str())
-        .collect();
-    roles.join(" or ")
+    /// A unit acknowledging the item is neither its lead unit nor a co-unit. Code `forbidden`.
+    #[error(
+        "item {item_id}: {unit} is not a unit of this item; it is assigned to {}",
+        .units.join(", ")
+    )]
+    UnitNotOnItem {
+        /// The item.
+        item_id: String,
+        /// The unit named.
+        unit: String,
+        /// The item's units, lead unit first.
+        units: Vec<String>,
+    },
+    /// A co-unit view from a unit that is not a co-unit. Code `forbidden`.
+    #[error(
+        "item {item_id}: {unit} is not a co-unit of this item, so it may not submit a co-unit \
+         view; the co-units are: {}",
+        .co_units.join(", ")
+    )]
+    NotCoUnit {
+        /// The item.
+        item_id: String,
+        /// The unit named.
+        unit: String,
+        /// The item's co-units.
+        co_units: Vec<String>,
+    },
+    /// A handling command on an item that has not been assigned yet. Code `wrong_state`.
+    #[error("item {item_id} is {status}; {action} needs the item to be assigned first")]
+    NotAssigned {
+        /// The item.
+        item_id: String,
+        /// The command.
+        action: &'static str,
+        /// Its status.
+        status: ItemStatus,
+    },
+    /// A command that needs the current round to await its answer. Code `wrong_state`.
+    #[error(
+        "item {item_id} is {status}; {action} is possible only while the current round awaits \
+         its answer (assigned or rehandling)"
+    )]
+    RoundNotAwaitingAnswer {
+        /// The item.
+        item_id: String,
+        /// The command.
+        action: &'static str,
+        /// Its status.
+        status: ItemStatus,
+    },
+    /// A command on an item that is closed or ended. Code `wrong_state`.
+    #[error("item {item_id} is {status}; {action} is not possible on a closed or ended item")]
+    ItemEnded {
+        /// The item.
+        item_id: String,
+        /// The command.
+        action: &'static str,
+        /// Its status.
+        status: ItemStatus,
+    },
+    /// The unit already acknowledged the item in this round. Code `wrong_state`.
+    #[error("item {item_id}: {unit} already acknowledged round {round}")]
+    AlreadyAcknowledged {
+        /// The item.
+        item_id: String,
+        /// The unit.
+        unit: String,
+        /// The round.
+        round: u32,
+    },
+    /// The co-unit already submitted its view in this round. Code `wrong_state`.
+    #[error("item {item_id}: {unit} already submitted its view in round {round}")]
+    CoViewAlreadySubmitted {
+        /// The item.
+        item_id: String,
+        /// The unit.
+        unit: String,
+        /// The round.
+        round: u32,
+    },
+    /// An extension is asked for while another is pending. Code `wrong_state`.
+    #[error(
+        "item {item_id}: an extension to {until} is already waiting for the liaison office's \
+         decision"
+    )]
+    ExtensionAlreadyPending {
+        /// The item.
+        item_id: String,
+        /// The date the pending request asks for.
+        until: Date,
+    },
+    /// `DecideExtension` with no extension pending. Code `wrong_state`.
+    #[error("item {item_id} is {status} and has no extension request waiting for a decision")]
+    NoExtensionPending {
+        /// The item.
+        item_id: String,
+        /// Its status.
+        status: ItemStatus,
+    },
+    /// The extension asks for a date beyond assignment + the most months allowed. Code
+    /// `invalid`.
+    #[error(
+        "item {item_id}: until {until} is too late; an extension may reach at most {until_max} \
+         (the assignment date plus {months_max} months)"
+    )]
+    ExtensionBeyondLimit {
+        /// The item.
+        item_id: String,
+        /// The date asked for.
+        until: Date,
+        /// The latest date allowed.
+        until_max: Date,
+        /// The most months after assignment.
+        months_max: u32,
+    },
+    /// The extension asks for a date not after the current due date. Code `invalid`.
+    #[error("item {item_id}: until {until} is not after the current due date {due}")]
+    ExtensionNotLater {
+        /// The item.
+        item_id: String,
+        /// The date asked for.
+        until: Date,
+        /// The due date in force.
+        due: Date,
+    },
+    /// The extension asks for a day off. Code `invalid`.
+    #[error(
+        "item {item_id}: until {until} is not a working day; the next working day is \
+         {next_working_day}"
+    )]
+    ExtensionOnDayOff {
+        /// The item.
+        item_id: String,
+        /// The date asked for.
+        until: Date,
+        /// The next working day after it.
+        next_working_day: Date,
+    },
+    /// `require_contact_before_answer` is set and no contact was logged in this round. Code
+    /// `wrong_state`.
+    #[error(
+        "item {item_id}: this ledger requires a contact with a deputy before the answer, and \
+         none was logged in round {round}; record one with RecordContact first"
+    )]
+    ContactRequired {
+        /// The item.
+        item_id: String,
+        /// The round.
+        round: u32,
+    },
+    /// `ReclassifyAnswer` when the current round has no answer, or the item is reconciled.
+    /// Code `wrong_state`.
+    #[error(
+        "item {item_id} is {status}; only the answer of the current round can be reclassified, \
+         and only before reconciliation"
+    )]
+    ReclassifyNeedsAnswer {
+        /// The item.
+        item_id: String,
+        /// Its status.
+        status: ItemStatus,
+    },
+    /// `ReclassifyAnswer` to the class the answer already has. Code `invalid`.
+    #[error("item {item_id}: the answer is already class {class}")]
+    SameClass {
+        /// The item.
+        item_id: String,
+        /// The class.
+        class: AnswerClass,
+    },
+    /// `WithdrawItem` on an item that was answered or is finished. Code `wrong_state`.
+    #[error(
+        "item {item_id} is {status}; only an item never answered (filed, accepted or assigned) \
+         can be withdrawn"
+    )]
+    WithdrawNeedsUnanswered {
+        /// The item.
+        item_id: String,
+        /// Its status.
+        status: ItemStatus,
+    },
+    /// `ReopenItem` on an item that is not closed. Code `wrong_state`.
+    #[error("item {item_id} is {status}; only a closed item can be reopened")]
+    ReopenNeedsClosed {
+        /// The item.
+        item_id: String,
+        /// Its status.
+        status: ItemStatus,
+    },
+    /// A merge target that was never filed. Code `not_found`.
+    #[error("item {item_id} cannot be merged into {target_item_id}: no such item has been filed")]
+    MergeTargetNotFound {
+        /// The item.
+        item_id: String,
+        /// The target.
+        target_item_id: String,
+    },
+    /// A merge target that is closed or ended. Code `wrong_state`.
+    #[error(
+        "item {item_id} cannot be merged into {target_item_id}, which is {status}; merge into \
+         an item that is still open"
+    )]
+    MergeTargetFinished {
+        /// The item.
+        item_id: String,
+        /// The target.
+        target_item_id: String,
+        /// The target's status.
+        status: ItemStatus,
+    },
+    /// A `parent_id` that names no filed item. Code `not_found`.
+    #[error("item {item_id}: parent {parent_id} has not been filed")]
+    ParentNotFound {
+        /// The item.
+        item_id: String,
+        /// The parent named.
+        parent_id: String,
+    },
+    /// A `parent_id` that names an item that is not a deliberation opinion. Code `invalid`.
+    #[error(
+        "item {item_id}: parent {parent_id} is a {kind}; only a deliberation opinion may have \
+         child items"
+    )]
+    ParentNotDeliberation {
+        /// The item.
+        item_id: String,
+        /// The parent named.
+        parent_id: String,
+        /// The parent's kind.
+        kind: ItemKind,
+    },
+    /// A `parent_id` that names a closed or ended item. Code `wrong_state`.
+    #[error(
+        "item {item_id}: parent {parent_id} is {status}; a child can join only an open parent"
+    )]
+    ParentFinished {
+        /// The item.
+        item_id: String,
+        /// The parent named.
+        parent_id: String,
+        /// The parent's status.
+        status: ItemStatus,
+    },
+    /// `CloseItem` on a deliberation opinion with open child items. Code `wrong_state`.
+    #[error(
+        "item {item_id} cannot be closed while its child items are open: {}",
+        .child_ids.join(", ")
+    )]
+    OpenChildItems {
+        /// The item.
+        item_id: String,
+        /// The open children.
+        child_ids: Vec<String>,
+    },
 }
 
 impl ItemError {
@@ -244,10 +491,13 @@ impl ItemError {
         match self {
             ItemError::RoleNotAllowed { .. }
             | ItemError::NotItemDeputy { .. }
-            | ItemError::RatingForAnotherDeputy { .. } => ErrorCode::Forbidden,
-            ItemError::NotFiled { .. } | ItemError::CommitmentNotFound { .. } => {
-                ErrorCode::NotFound
-            }
+            | ItemError::RatingForAnotherDeputy { .. }
+            | ItemError::UnitNotOnItem { .. }
+            | ItemError::NotCoUnit { .. } => ErrorCode::Forbidden,
+            ItemError::NotFiled { .. }
+            | ItemError::CommitmentNotFound { .. }
+            | ItemError::MergeTargetNotFound { .. }
+            | ItemError::ParentNotFound { .. } => ErrorCode::NotFound,
             ItemError::AlreadyFiled { .. }
             | ItemError::TriageNeedsFiled { .. }
             | ItemError::AssignNeedsAccepted { .. }
@@ -257,7 +507,21 @@ impl ItemError {
             | ItemError::CommitmentAlreadyFulfilled { .. }
             | ItemError::ReconcileNeedsRating { .. }
             | ItemError::OpenCommitments { .. }
-            | ItemError::CloseNeedsReconciliation { .. } => ErrorCode::WrongState,
+            | ItemError::CloseNeedsReconciliation { .. }
+            | ItemError::NotAssigned { .. }
+            | ItemError::RoundNotAwaitingAnswer { .. }
+            | ItemError::ItemEnded { .. }
+            | ItemError::AlreadyAcknowledged { .. }
+            | ItemError::CoViewAlreadySubmitted { .. }
+            | ItemError::ExtensionAlreadyPending { .. }
+            | ItemError::NoExtensionPending { .. }
+            | ItemError::ContactRequired { .. }
+            | ItemError::ReclassifyNeedsAnswer { .. }
+            | ItemError::WithdrawNeedsUnanswered { .. }
+            | ItemError::ReopenNeedsClosed { .. }
+            | ItemError::MergeTargetFinished { .. }
+            | ItemError::ParentFinished { .. }
+            | ItemError::OpenChildItems { .. } => ErrorCode::WrongState,
             ItemError::ItemIdMismatch { .. }
             | ItemError::InvalidField { .. }
             | ItemError::SeveralLeadDeputies { .. }
@@ -266,7 +530,12 @@ impl ItemError {
             | ItemError::MergeIntoItself { .. }
             | ItemError::CoUnitIsLeadUnit { .. }
             | ItemError::CommitmentIdUsed { .. }
-            | ItemError::UnknownDeputy { .. } => ErrorCode::Invalid,
+            | ItemError::UnknownDeputy { .. }
+            | ItemError::ExtensionBeyondLimit { .. }
+            | ItemError::ExtensionNotLater { .. }
+            | ItemError::ExtensionOnDayOff { .. }
+            | ItemError::SameClass { .. }
+            | ItemError::ParentNotDeliberation { .. } => ErrorCode::Invalid,
         }
     }
 }

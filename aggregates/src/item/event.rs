@@ -4,7 +4,9 @@ use cqrs_es::DomainEvent;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use super::types::{AnswerClass, Commitment, Deputy, ItemKind, Leader, Rating};
+use super::types::{
+    AnswerClass, Commitment, ContactChannel, ContactStage, Deputy, ItemKind, Leader, Rating,
+};
 
 /// Something that happened to an item. Serialised as `{"type":"ItemFiled","data":{…}}`; every
 /// event's data carries the `item_id`. Due dates are computed when the event is decided and
@@ -82,6 +84,88 @@ pub enum ItemEvent {
         /// The date the co-units' views are due by; only when there are co-units.
         co_view_due: Option<Date>,
     },
+    /// A unit of the item acknowledged its assignment in the current round (签收).
+    ItemAcknowledged {
+        /// The item.
+        item_id: String,
+        /// The round.
+        round: u32,
+        /// The unit.
+        unit: String,
+        /// The local date of the acknowledgement.
+        acknowledged_on: Date,
+    },
+    /// A contact with a deputy was logged.
+    ContactRecorded {
+        /// The item.
+        item_id: String,
+        /// The round it was logged in.
+        round: u32,
+        /// The deputy contacted.
+        deputy_id: String,
+        /// How.
+        channel: ContactChannel,
+        /// Before, during or after the handling.
+        stage: ContactStage,
+        /// What was said.
+        summary: String,
+        /// The local date of the contact.
+        contacted_on: Date,
+    },
+    /// A co-unit submitted its view.
+    CoViewSubmitted {
+        /// The item.
+        item_id: String,
+        /// The round.
+        round: u32,
+        /// The co-unit.
+        unit: String,
+        /// Its view.
+        view: String,
+        /// The local date it was submitted.
+        submitted_on: Date,
+        /// The co-view due date, when the round has one (round 1 with co-units).
+        due: Option<Date>,
+        /// Whether `submitted_on` is on or before `due`, when there is one.
+        on_time: Option<bool>,
+    },
+    /// Progress of the handling was logged.
+    ProgressReported {
+        /// The item.
+        item_id: String,
+        /// The round.
+        round: u32,
+        /// What was done.
+        summary: String,
+    },
+    /// A later due date was asked for; the liaison office decides.
+    ExtensionRequested {
+        /// The item.
+        item_id: String,
+        /// The round.
+        round: u32,
+        /// The due date asked for.
+        until: Date,
+        /// Why.
+        reason: String,
+        /// The due date in force when it was asked.
+        due: Date,
+    },
+    /// The liaison office approved or refused the pending extension.
+    ExtensionDecided {
+        /// The item.
+        item_id: String,
+        /// The round.
+        round: u32,
+        /// Whether it was approved.
+        approved: bool,
+        /// The due date that was asked for.
+        until: Date,
+        /// A note.
+        note: String,
+        /// The due date in force after the decision: `until` if approved, else unchanged.
+        due: Date,
+    },
     /// The leader answered the item in the current round (status `answered`).
     ItemAnswered {
         /// The item.
@@ -104,6 +188,19 @@ pub enum ItemEvent {
         due: Date,
         /// Whether `answered_on` is on or before `due`.
         on_time: bool,
+    },
+    /// The liaison office corrected the class letter of the current round's answer.
+    AnswerReclassified {
+        /// The item.
+        item_id: String,
+        /// The round whose answer it is.
+        round: u32,
+        /// The letter before.
+        previous_class: AnswerClass,
+        /// The letter now.
+        class: AnswerClass,
+        /// Why.
+        reason: String,
     },
     /// The answer was rated (status `rated`; when `unsatisfied`, a [`ItemEvent::RehandlingStarted`]
     /// follows at once).
@@ -153,6 +250,24 @@ pub enum ItemEvent {
         /// A note.
         note: String,
     },
+    /// The liaison office withdrew the item (status `withdrawn`, ended).
+    ItemWithdrawn {
+        /// The item.
+        item_id: String,
+        /// Why.
+        reason: String,
+    },
+    /// The liaison office reopened the closed item: the next round starts (status `rehandling`).
+    ItemReopened {
+        /// The item.
+        item_id: String,
+        /// The new round's number.
+        round: u32,
+        /// Why.
+        reason: String,
+        /// The date the new round's answer is due by.
+        answer_due: Date,
+    },
 }
 
 impl ItemEvent {
@@ -164,12 +279,21 @@ impl ItemEvent {
         "ItemRedirected",
         "ItemMerged",
         "ItemAssigned",
+        "ItemAcknowledged",
+        "ContactRecorded",
+        "CoViewSubmitted",
+        "ProgressReported",
+        "ExtensionRequested",
+        "ExtensionDecided",
         "ItemAnswered",
+        "AnswerReclassified",
         "AnswerRated",
         "RehandlingStarted",
         "CommitmentFulfilled",
         "ItemReconciled",
         "ItemClosed",
+        "ItemWithdrawn",
+        "ItemReopened",
     ];
 
     /// The event's type name: `"ItemFiled"`.
@@ -181,12 +305,21 @@ impl ItemEvent {
             ItemEvent::ItemRedirected { .. } => "ItemRedirected",
             ItemEvent::ItemMerged { .. } => "ItemMerged",
             ItemEvent::ItemAssigned { .. } => "ItemAssigned",
+            ItemEvent::ItemAcknowledged { .. } => "ItemAcknowledged",
+            ItemEvent::ContactRecorded { .. } => "ContactRecorded",
+            ItemEvent::CoViewSubmitted { .. } => "CoViewSubmitted",
+            ItemEvent::ProgressReported { .. } => "ProgressReported",
+            ItemEvent::ExtensionRequested { .. } => "ExtensionRequested",
+            ItemEvent::ExtensionDecided { .. } => "ExtensionDecided",
             ItemEvent::ItemAnswered { .. } => "ItemAnswered",
+            ItemEvent::AnswerReclassified { .. } => "AnswerReclassified",
             ItemEvent::AnswerRated { .. } => "AnswerRated",
             ItemEvent::RehandlingStarted { .. } => "RehandlingStarted",
             ItemEvent::CommitmentFulfilled { .. } => "CommitmentFulfilled",
             ItemEvent::ItemReconciled { .. } => "ItemReconciled",
             ItemEvent::ItemClosed { .. } => "ItemClosed",
+            ItemEvent::ItemWithdrawn { .. } => "ItemWithdrawn",
+            ItemEvent::ItemReopened { .. } => "ItemReopened",
         }
     }
 
@@ -199,12 +332,37 @@ impl ItemEvent {
             | ItemEvent::ItemRedirected { item_id, .. }
             | ItemEvent::ItemMerged { item_id, .. }
             | ItemEvent::ItemAssigned { item_id, .. }
+            | ItemEvent::ItemAcknowledged { item_id, .. }
+            | ItemEvent::ContactRecorded { item_id, .. }
+            | ItemEvent::CoViewSubmitted { item_id, .. }
+            | ItemEvent::ProgressReported { item_id, .. }
+            | ItemEvent::ExtensionRequested { item_id, .. }
+            | ItemEvent::ExtensionDecided { item_id, .. }
             | ItemEvent::ItemAnswered { item_id, .. }
+            | ItemEvent::AnswerReclassified { item_id, .. }
             | ItemEvent::AnswerRated { item_id, .. }
             | ItemEvent::RehandlingStarted { item_id, .. }
             | ItemEvent::CommitmentFulfilled { item_id, .. }
             | ItemEvent::ItemReconciled { item_id, .. }
-            | ItemEvent::ItemClosed { item_id, .. } => item_id,
+            | ItemEvent::ItemClosed { item_id, .. }
+            | ItemEvent::ItemWithdrawn { item_id, .. }
+            | ItemEvent::ItemReopened { item_id, .. } => item_id,
+        }
+    }
+
+    /// The due dates the event sets, for checking that the calendar covered them.
+    pub fn due_dates(&self) -> Vec<Date> {
+        match self {
+            ItemEvent::ItemFiled { triage_due, .. } => vec![*triage_due],
+            ItemEvent::ItemAssigned {
+                answer_due,
+                co_view_due,
+                ..
+            } => std::iter::once(*answer_due).chain(*co_view_due).collect(),
+            ItemEvent::ExtensionDecided { due, .. } => vec![*due],
+            ItemEvent::RehandlingStarted { answer_due, .. }
+            | ItemEvent::ItemReopened { answer_due, .. } => vec![*answer_due],
+            _ => Vec::new(),
         }
     }
 }

@@ -282,3 +282,83 @@ pub struct Commitment {
     /// The date it is promised by.
     pub due: Date,
 }
+
+/// How the court was in contact with a deputy (联系方式).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactChannel {
+    /// Met in person (见面、面商、走访).
+    InPerson,
+    /// By telephone (电话).
+    Phone,
+    /// By video call (视频).
+    Video,
+    /// In writing: a letter or a message (书面、信函).
+    Written,
+    /// Any other way (其他).
+    Other,
+}
+
+/// When, relative to the handling, a contact with a deputy took place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactStage {
+    /// Before handling, to understand the request (办理前).
+    Before,
+    /// During handling, to discuss it (办理中).
+    During,
+    /// After handling, to explain the result (办理后).
+    After,
+}
+
+/// What the write side looked up in other streams for an item command: the aggregate decides
+/// only on its own stream, so facts about other items arrive on the command.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemFacts {
+    /// For `FileItem` with a `parent_id`: the parent item, `None` when it was never filed.
+    #[serde(default)]
+    pub parent: Option<LinkedItem>,
+    /// For a `merge` triage: the target item, `None` when it was never filed.
+    #[serde(default)]
+    pub merge_target: Option<LinkedItem>,
+    /// For `CloseItem` on a deliberation opinion: its child items that are still open (neither
+    /// closed nor ended), by id.
+    #[serde(default)]
+    pub open_child_ids: Vec<String>,
+}
+
+/// Another item, as a command's facts describe it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkedItem {
+    /// Its kind.
+    pub kind: ItemKind,
+    /// Its status.
+    pub status: ItemStatus,
+}
+
+impl ItemStatus {
+    /// Whether the item is finished: closed, or ended without an answer.
+    pub const fn is_finished(self) -> bool {
+        matches!(self, ItemStatus::Closed) || self.is_ended_unanswered()
+    }
+
+    /// The status in Chinese, for messages: `"重新办理中"`.
+    pub const fn label_zh(self) -> &'static str {
+        match self {
+            ItemStatus::Filed => "已提交待分办",
+            ItemStatus::Accepted => "已受理待交办",
+            ItemStatus::Assigned => "已交办",
+            ItemStatus::Answered => "已答复",
+            ItemStatus::Rated => "已评价",
+            ItemStatus::Rehandling => "重新办理中",
+            ItemStatus::Reconciled => "已对账",
+            ItemStatus::Closed => "已销号",
+            ItemStatus::Returned => "已退回",
+            ItemStatus::Redirected => "已转办",
+            ItemStatus::Merged => "已并案",
+            ItemStatus::Withdrawn => "已撤回",
+        }
+    }
+}

@@ -1,8 +1,9 @@
 use aggregates::actor::Role;
 use aggregates::item::{
-    CloseItem, FileItem, FulfilCommitment, ItemAction, ItemError, ItemEvent, Rating, ReconcileItem,
-    TriageDecision,
+    AnswerClass, CloseItem, FileItem, FulfilCommitment, ItemAction, ItemError, ItemEvent, Rating,
+    ReconcileItem, TriageDecision,
 };
+use jiff::civil::date;
 
 use super::support::*;
 
@@ -35,11 +36,39 @@ fn ready_commands(item_id: &str) -> Vec<(Vec<ItemEvent>, ItemAction)> {
         ),
         (
             history_assigned(),
+            action_of(acknowledge(LEAD_UNIT), item_id),
+        ),
+        (
+            history_assigned(),
+            action_of(contact(Role::Handler, contact_data(LEAD_DEPUTY)), item_id),
+        ),
+        (
+            history_assigned(),
+            action_of(co_view(CO_UNIT, "同意"), item_id),
+        ),
+        (
+            history_assigned(),
+            action_of(progress(Role::Handler, "已约谈"), item_id),
+        ),
+        (
+            history_assigned(),
+            action_of(request_extension(date(2024, 8, 1)), item_id),
+        ),
+        (
+            with(history_assigned(), extension_requested(date(2024, 8, 1))),
+            action_of(decide_extension(true), item_id),
+        ),
+        (
+            history_assigned(),
             ItemAction::AnswerItem({
                 let mut data = answer_data(vec![]);
                 data.item_id = id();
                 data
             }),
+        ),
+        (
+            history_answered(vec![]),
+            action_of(reclassify(AnswerClass::B), item_id),
         ),
         (
             history_answered(vec![]),
@@ -71,7 +100,24 @@ fn ready_commands(item_id: &str) -> Vec<(Vec<ItemEvent>, ItemAction)> {
                 note: String::new(),
             }),
         ),
+        (history_assigned(), action_of(withdraw("代表撤回"), item_id)),
+        (
+            history_closed(),
+            action_of(reopen("代表反映未落实"), item_id),
+        ),
     ]
+}
+
+/// The action of a standard command, renamed to `item_id`.
+fn action_of(command: aggregates::item::ItemCommand, item_id: &str) -> ItemAction {
+    let mut value = serde_json::to_value(command.action).expect("serialises");
+    value["data"]["item_id"] = item_id.into();
+    serde_json::from_value(value).expect("deserialises")
+}
+
+fn with(mut history: Vec<ItemEvent>, event: ItemEvent) -> Vec<ItemEvent> {
+    history.push(event);
+    history
 }
 
 /// DESIGN.md §4: who may issue each command. Written out here, not taken from the crate, so the
@@ -80,6 +126,13 @@ fn roles_allowed(type_name: &str) -> Vec<Role> {
     match type_name {
         "FileItem" => vec![Role::Liaison],
         "TriageItem" | "AssignItem" => vec![Role::CourtOffice],
+        "AcknowledgeItem" | "SubmitCoView" => vec![Role::Handler],
+        "RecordContact" | "ReportProgress" | "RequestExtension" => {
+            vec![Role::Handler, Role::Leader]
+        }
+        "DecideExtension" | "ReclassifyAnswer" | "WithdrawItem" | "ReopenItem" => {
+            vec![Role::Liaison]
+        }
         "AnswerItem" => vec![Role::Leader],
         "RateAnswer" => vec![Role::Deputy, Role::Liaison],
         "FulfilCommitment" => vec![Role::Handler, Role::Leader],

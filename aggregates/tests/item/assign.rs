@@ -15,7 +15,8 @@ fn assign_item_records_answer_due_in_three_months_and_co_view_due_in_one() {
 
 #[test]
 fn assign_urgent_item_gives_one_month_to_answer() {
-    // Urgent: Tuesday 2024-03-05 + 1 month = Friday 2024-04-05.
+    // Urgent: Tuesday 2024-03-05 + 1 month = Friday 2024-04-05, a 清明 holiday; the next
+    // working day is the make-up Sunday 2024-04-07.
     let urgent_filed = filed_from(FileItem {
         urgent: true,
         ..file_data()
@@ -29,7 +30,7 @@ fn assign_urgent_item_gives_one_month_to_answer() {
             co_units: vec!["立案庭".into()],
             leader: leader(),
             assigned_on: ASSIGNED_ON,
-            answer_due: date(2024, 4, 5),
+            answer_due: date(2024, 4, 7),
             co_view_due: Some(CO_VIEW_DUE),
         }]);
 }

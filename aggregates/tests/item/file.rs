@@ -1,6 +1,6 @@
 use aggregates::actor::Role;
 use aggregates::deadline::{DeadlineRules, WorkingCalendar};
-use aggregates::item::{Deputy, FileItem, ItemAction, ItemError, ItemStatus};
+use aggregates::item::{Deputy, FileItem, ItemAction, ItemError, ItemKind, ItemStatus, LinkedItem};
 use aggregates::validate::{
     FieldError, CASES_MAX, CASE_NO_CHARS_MAX, DEPUTIES_MAX, ID_CHARS_MAX, NAME_CHARS_MAX,
     TEXT_CHARS_MAX, TITLE_CHARS_MAX,
@@ -59,6 +59,10 @@ fn file_item_triage_due_skips_a_holiday_week_and_counts_make_up_days() {
     if let aggregates::item::ItemEvent::ItemFiled { triage_due, .. } = &mut expected {
         *triage_due = date(2024, 10, 12);
     }
+    let rules = aggregates::rules::Rules {
+        deadlines: rules,
+        ..Default::default()
+    };
     ItemTest::with(rules)
         .given_no_previous_events()
         .when(cmd)
@@ -73,9 +77,14 @@ fn file_item_keeps_urgent_cases_and_parent() {
         parent_id: Some("2024-D-007".into()),
         ..file_data()
     };
+    let mut cmd = file(data.clone());
+    cmd.facts.parent = Some(LinkedItem {
+        kind: ItemKind::DeliberationOpinion,
+        status: ItemStatus::Assigned,
+    });
     item_test()
         .given_no_previous_events()
-        .when(file(data.clone()))
+        .when(cmd)
         .then_expect_events(vec![filed_from(data)]);
 }
 
@@ -481,4 +490,70 @@ fn file_item_refuses_a_time_outside_the_accepted_years() {
         ItemAction::FileItem(file_data()),
     );
     accepted_events(vec![], cmd);
+}
+
+fn child_of(status: ItemStatus, kind: ItemKind) -> aggregates::item::ItemCommand {
+    let mut cmd = file(FileItem {
+        parent_id: Some("2024-D-007".into()),
+        ..file_data()
+    });
+    cmd.facts.parent = Some(LinkedItem { kind, status });
+    cmd
+}
+
+#[test]
+fn file_item_with_a_parent_refused_when_the_parent_was_never_filed() {
+    let data = FileItem {
+        parent_id: Some("2024-D-007".into()),
+        ..file_data()
+    };
+    item_test()
+        .given_no_previous_events()
+        .when(file(data))
+        .then_expect_error(ItemError::ParentNotFound {
+            item_id: ITEM.into(),
+            parent_id: "2024-D-007".into(),
+        });
+}
+
+#[test]
+fn file_item_with_a_parent_refused_unless_the_parent_is_a_deliberation_opinion() {
+    item_test()
+        .given_no_previous_events()
+        .when(child_of(ItemStatus::Assigned, ItemKind::Suggestion))
+        .then_expect_error(ItemError::ParentNotDeliberation {
+            item_id: ITEM.into(),
+            parent_id: "2024-D-007".into(),
+            kind: ItemKind::Suggestion,
+        });
+}
+
+#[test]
+fn file_item_with_a_parent_refused_when_the_parent_is_closed_or_ended() {
+    for status in [
+        ItemStatus::Closed,
+        ItemStatus::Withdrawn,
+        ItemStatus::Merged,
+    ] {
+        item_test()
+            .given_no_previous_events()
+            .when(child_of(status, ItemKind::DeliberationOpinion))
+            .then_expect_error(ItemError::ParentFinished {
+                item_id: ITEM.into(),
+                parent_id: "2024-D-007".into(),
+                status,
+            });
+    }
+}
+
+#[test]
+fn file_item_with_an_open_deliberation_parent_is_filed_in_every_open_status() {
+    for status in [
+        ItemStatus::Filed,
+        ItemStatus::Rehandling,
+        ItemStatus::Reconciled,
+    ] {
+        let events = accepted_events(vec![], child_of(status, ItemKind::DeliberationOpinion));
+        assert_eq!(events.len(), 1);
+    }
 }

@@ -9,10 +9,16 @@ mod access;
 mod answer;
 /// `AssignItem`.
 mod assign;
+/// `RequestExtension` and `DecideExtension`.
+mod extension;
 /// `FileItem`.
 mod file;
 /// `FulfilCommitment`, `ReconcileItem` and `CloseItem`.
 mod finish;
+/// `AcknowledgeItem`, `RecordContact`, `SubmitCoView` and `ReportProgress`.
+mod handling;
+/// `ReclassifyAnswer`, `WithdrawItem`, `ReopenItem`, closing with children, contacts required.
+mod lifecycle;
 /// `RateAnswer`, and re-handling after an unsatisfied rating.
 mod rate;
 /// The JSON shapes of actions and events.

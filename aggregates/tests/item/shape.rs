@@ -164,7 +164,7 @@ fn item_event_serialises_as_type_and_data_with_its_item_id() {
                 "leader": {"id": "leader-01", "name": "张副院长", "level": "vice_president"},
                 "assigned_on": "2024-03-05",
                 "answer_due": "2024-06-05",
-                "co_view_due": "2024-04-05"
+                "co_view_due": "2024-04-07"
             }
         })
     );
@@ -193,12 +193,39 @@ fn every_item_event_names_its_type_version_and_item() {
             reason: "r".into(),
         },
         assigned(),
+        acknowledged(1, LEAD_UNIT),
+        contacted(1, LEAD_DEPUTY),
+        ItemEvent::CoViewSubmitted {
+            item_id: ITEM.into(),
+            round: 1,
+            unit: CO_UNIT.into(),
+            view: "同意".into(),
+            submitted_on: HANDLING_ON,
+            due: Some(CO_VIEW_DUE),
+            on_time: Some(false),
+        },
+        ItemEvent::ProgressReported {
+            item_id: ITEM.into(),
+            round: 1,
+            summary: "s".into(),
+        },
+        extension_requested(jiff::civil::date(2024, 8, 1)),
+        extension_decided(true, jiff::civil::date(2024, 8, 1)),
         answered(vec![commitment("c-1")]),
+        ItemEvent::AnswerReclassified {
+            item_id: ITEM.into(),
+            round: 1,
+            previous_class: aggregates::item::AnswerClass::A,
+            class: aggregates::item::AnswerClass::B,
+            reason: "r".into(),
+        },
         rated(1, Rating::Unsatisfied),
         rehandling_started(2, REHANDLING_DUE),
         fulfilled("c-1"),
         reconciled(),
         closed(),
+        withdrawn("r"),
+        reopened(3),
     ];
     let names: Vec<String> = events.iter().map(DomainEvent::event_type).collect();
     assert_eq!(names, ItemEvent::TYPES);

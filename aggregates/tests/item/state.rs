@@ -1,9 +1,9 @@
 use aggregates::actor::Role;
-use aggregates::deadline::DeadlineRules;
 use aggregates::error::ErrorCode;
 use aggregates::item::{
     Item, ItemAction, ItemError, ItemEvent, ItemStatus, Rating, TriageDecision,
 };
+use aggregates::rules::Rules;
 use aggregates::validate::FieldError;
 use cqrs_es::Aggregate;
 use jiff::civil::date;
@@ -113,10 +113,7 @@ fn decide_returns_the_events_handle_writes_and_changes_nothing() {
     let item = fold(history_answered(vec![]));
     let before = item.clone();
     let events = item
-        .decide(
-            &rate(rate_data(Rating::Unsatisfied)),
-            &DeadlineRules::default(),
-        )
+        .decide(&rate(rate_data(Rating::Unsatisfied)), &Rules::default())
         .expect("a named deputy rates an answered item");
     assert_eq!(
         events,

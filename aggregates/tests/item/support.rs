@@ -1,22 +1,25 @@
 //! The standard item used by the rule tests, its history, and builders for its commands.
 //!
-//! The timeline (default rules: Asia/Shanghai, weekends-only calendar):
+//! The timeline (default rules: Asia/Shanghai, the official holiday calendar):
 //!
 //! - filed Friday 2024-03-01 → triage due 7 working days later: Mon 4, Tue 5, Wed 6, Thu 7,
 //!   Fri 8, Mon 11, Tue 12 → 2024-03-12;
 //! - accepted Monday 2024-03-04;
 //! - assigned Tuesday 2024-03-05 → answer due + 3 months = Wednesday 2024-06-05 (a working day);
-//!   co-view due + 1 month = Friday 2024-04-05; urgent answer due also Friday 2024-04-05;
+//!   co-view due + 1 month = Friday 2024-04-05, a 清明 holiday (April 4–6 off), so Sunday
+//!   2024-04-07, a make-up working day; the urgent answer due is the same Sunday;
 //! - answered Monday 2024-05-20 (on time);
 //! - rated Saturday 2024-05-25 → re-handling due + 1 month = Tuesday 2024-06-25.
 
 use aggregates::actor::{Actor, Role};
-use aggregates::deadline::DeadlineRules;
 use aggregates::item::{
-    AnswerClass, AnswerItem, AssignItem, CloseItem, Commitment, Deputy, FileItem, FulfilCommitment,
-    Item, ItemAction, ItemCommand, ItemError, ItemEvent, ItemKind, Leader, LeaderLevel, RateAnswer,
-    Rating, ReconcileItem, TriageDecision, TriageItem,
+    AcknowledgeItem, AnswerClass, AnswerItem, AssignItem, CloseItem, Commitment, ContactChannel,
+    ContactStage, DecideExtension, Deputy, FileItem, FulfilCommitment, Item, ItemAction,
+    ItemCommand, ItemError, ItemEvent, ItemKind, Leader, LeaderLevel, RateAnswer, Rating,
+    ReclassifyAnswer, ReconcileItem, RecordContact, ReopenItem, ReportProgress, RequestExtension,
+    SubmitCoView, TriageDecision, TriageItem, WithdrawItem,
 };
+use aggregates::rules::Rules;
 use aggregates::time::BusinessTime;
 use aggregates::validate::FieldError;
 use cqrs_es::test::TestFramework;
@@ -36,17 +39,26 @@ pub(crate) const ASSIGNED_AT: &str = "2024-03-05T10:00:00+08:00";
 pub(crate) const ANSWERED_AT: &str = "2024-05-20T15:00:00+08:00";
 pub(crate) const RATED_AT: &str = "2024-05-25T09:00:00+08:00";
 pub(crate) const LATER_AT: &str = "2024-07-01T09:00:00+08:00";
+/// Wednesday 2024-04-10: between assignment and answer.
+pub(crate) const HANDLING_AT: &str = "2024-04-10T10:00:00+08:00";
+pub(crate) const HANDLING_ON: Date = date(2024, 4, 10);
+/// Monday 2024-08-05: a reopening, a month after closing.
+pub(crate) const REOPENED_AT: &str = "2024-08-05T09:00:00+08:00";
+/// 2024-08-05 + 1 month = Thursday 2024-09-05.
+pub(crate) const REOPENED_DUE: Date = date(2024, 9, 5);
+pub(crate) const LEAD_UNIT: &str = "执行局";
+pub(crate) const CO_UNIT: &str = "立案庭";
 
 pub(crate) const TRIAGE_DUE: Date = date(2024, 3, 12);
 pub(crate) const ASSIGNED_ON: Date = date(2024, 3, 5);
 pub(crate) const ANSWER_DUE: Date = date(2024, 6, 5);
-pub(crate) const CO_VIEW_DUE: Date = date(2024, 4, 5);
+pub(crate) const CO_VIEW_DUE: Date = date(2024, 4, 7);
 pub(crate) const ANSWERED_ON: Date = date(2024, 5, 20);
 pub(crate) const REHANDLING_DUE: Date = date(2024, 6, 25);
 
 /// A test framework with the default deadline rules.
 pub(crate) fn item_test() -> ItemTest {
-    ItemTest::with(DeadlineRules::default())
+    ItemTest::with(Rules::default())
 }
 
 pub(crate) fn at(text: &str) -> BusinessTime {
@@ -75,6 +87,7 @@ pub(crate) fn command(role: Role, at_text: &str, action: ItemAction) -> ItemComm
         },
         at: at(at_text),
         action,
+        facts: Default::default(),
     }
 }
 
@@ -91,6 +104,7 @@ pub(crate) fn command_by(
         },
         at: at(at_text),
         action,
+        facts: Default::default(),
     }
 }
 
@@ -420,4 +434,164 @@ pub(crate) fn accepted_events(given: Vec<ItemEvent>, command: ItemCommand) -> Ve
 /// `n` characters of text.
 pub(crate) fn chars(n: usize) -> String {
     "回".repeat(n)
+}
+
+/// A test framework whose rules require a contact before the answer.
+pub(crate) fn item_test_requiring_contact() -> ItemTest {
+    ItemTest::with(Rules {
+        require_contact_before_answer: true,
+        ..Rules::default()
+    })
+}
+
+pub(crate) fn acknowledge(unit: &str) -> ItemCommand {
+    let data = AcknowledgeItem {
+        item_id: ITEM.into(),
+        unit: unit.into(),
+    };
+    command(
+        Role::Handler,
+        HANDLING_AT,
+        ItemAction::AcknowledgeItem(data),
+    )
+}
+
+pub(crate) fn acknowledged(round: u32, unit: &str) -> ItemEvent {
+    ItemEvent::ItemAcknowledged {
+        item_id: ITEM.into(),
+        round,
+        unit: unit.into(),
+        acknowledged_on: HANDLING_ON,
+    }
+}
+
+pub(crate) fn contact_data(deputy_id: &str) -> RecordContact {
+    RecordContact {
+        item_id: ITEM.into(),
+        deputy_id: deputy_id.into(),
+        channel: ContactChannel::InPerson,
+        stage: ContactStage::Before,
+        summary: "当面听取代表意见".into(),
+    }
+}
+
+pub(crate) fn contact(role: Role, data: RecordContact) -> ItemCommand {
+    command(role, HANDLING_AT, ItemAction::RecordContact(data))
+}
+
+pub(crate) fn contacted(round: u32, deputy_id: &str) -> ItemEvent {
+    ItemEvent::ContactRecorded {
+        item_id: ITEM.into(),
+        round,
+        deputy_id: deputy_id.into(),
+        channel: ContactChannel::InPerson,
+        stage: ContactStage::Before,
+        summary: "当面听取代表意见".into(),
+        contacted_on: HANDLING_ON,
+    }
+}
+
+pub(crate) fn co_view(unit: &str, view: &str) -> ItemCommand {
+    let data = SubmitCoView {
+        item_id: ITEM.into(),
+        unit: unit.into(),
+        view: view.into(),
+    };
+    command(Role::Handler, HANDLING_AT, ItemAction::SubmitCoView(data))
+}
+
+pub(crate) fn progress(role: Role, summary: &str) -> ItemCommand {
+    let data = ReportProgress {
+        item_id: ITEM.into(),
+        summary: summary.into(),
+    };
+    command(role, HANDLING_AT, ItemAction::ReportProgress(data))
+}
+
+pub(crate) fn request_extension(until: Date) -> ItemCommand {
+    let data = RequestExtension {
+        item_id: ITEM.into(),
+        until,
+        reason: "需待执行财产处置完毕后答复".into(),
+    };
+    command(
+        Role::Leader,
+        HANDLING_AT,
+        ItemAction::RequestExtension(data),
+    )
+}
+
+pub(crate) fn extension_requested(until: Date) -> ItemEvent {
+    ItemEvent::ExtensionRequested {
+        item_id: ITEM.into(),
+        round: 1,
+        until,
+        reason: "需待执行财产处置完毕后答复".into(),
+        due: ANSWER_DUE,
+    }
+}
+
+pub(crate) fn decide_extension(approve: bool) -> ItemCommand {
+    let data = DecideExtension {
+        item_id: ITEM.into(),
+        approve,
+        note: String::new(),
+    };
+    command(
+        Role::Liaison,
+        HANDLING_AT,
+        ItemAction::DecideExtension(data),
+    )
+}
+
+pub(crate) fn extension_decided(approved: bool, until: Date) -> ItemEvent {
+    ItemEvent::ExtensionDecided {
+        item_id: ITEM.into(),
+        round: 1,
+        approved,
+        until,
+        note: String::new(),
+        due: if approved { until } else { ANSWER_DUE },
+    }
+}
+
+pub(crate) fn reclassify(class: AnswerClass) -> ItemCommand {
+    let data = ReclassifyAnswer {
+        item_id: ITEM.into(),
+        class,
+        reason: "答复内容与A类标准不符".into(),
+    };
+    command(Role::Liaison, LATER_AT, ItemAction::ReclassifyAnswer(data))
+}
+
+pub(crate) fn withdraw(reason: &str) -> ItemCommand {
+    let data = WithdrawItem {
+        item_id: ITEM.into(),
+        reason: reason.into(),
+    };
+    command(Role::Liaison, HANDLING_AT, ItemAction::WithdrawItem(data))
+}
+
+pub(crate) fn withdrawn(reason: &str) -> ItemEvent {
+    ItemEvent::ItemWithdrawn {
+        item_id: ITEM.into(),
+        reason: reason.into(),
+    }
+}
+
+pub(crate) fn reopen(reason: &str) -> ItemCommand {
+    let data = ReopenItem {
+        item_id: ITEM.into(),
+        reason: reason.into(),
+    };
+    command(Role::Liaison, REOPENED_AT, ItemAction::ReopenItem(data))
+}
+
+pub(crate) fn reopened(round: u32) -> ItemEvent {
+    ItemEvent::ItemReopened {
+        item_id: ITEM.into(),
+        round,
+        reason: "代表反映承诺未落实".into(),
+        answer_due: REOPENED_DUE,
+    }
 }

@@ -74,7 +74,7 @@ fn triage_redirect_records_item_redirected_to_the_named_body() {
 fn triage_merge_records_item_merged_into_the_target() {
     item_test()
         .given(vec![filed()])
-        .when(triage(merge_data()))
+        .when(merge_into_open_target(merge_data()))
         .then_expect_events(vec![ItemEvent::ItemMerged {
             item_id: ITEM.into(),
             target_item_id: OTHER_ITEM.into(),
@@ -273,4 +273,61 @@ fn triage_refuses_fields_the_decision_does_not_use() {
             .when(triage(data))
             .then_expect_error(error);
     }
+}
+
+/// `TriageItem` with the write side having found the target open (assigned).
+fn merge_into_open_target(data: TriageItem) -> aggregates::item::ItemCommand {
+    let mut cmd = triage(data);
+    cmd.facts.merge_target = Some(aggregates::item::LinkedItem {
+        kind: aggregates::item::ItemKind::Suggestion,
+        status: ItemStatus::Assigned,
+    });
+    cmd
+}
+
+#[test]
+fn triage_merge_refused_when_the_target_was_never_filed() {
+    item_test()
+        .given(vec![filed()])
+        .when(triage(merge_data()))
+        .then_expect_error(ItemError::MergeTargetNotFound {
+            item_id: ITEM.into(),
+            target_item_id: OTHER_ITEM.into(),
+        });
+}
+
+#[test]
+fn triage_merge_refused_when_the_target_is_closed_or_ended() {
+    for status in [
+        ItemStatus::Closed,
+        ItemStatus::Merged,
+        ItemStatus::Withdrawn,
+        ItemStatus::Returned,
+    ] {
+        let mut cmd = triage(merge_data());
+        cmd.facts.merge_target = Some(aggregates::item::LinkedItem {
+            kind: aggregates::item::ItemKind::Suggestion,
+            status,
+        });
+        item_test()
+            .given(vec![filed()])
+            .when(cmd)
+            .then_expect_error(ItemError::MergeTargetFinished {
+                item_id: ITEM.into(),
+                target_item_id: OTHER_ITEM.into(),
+                status,
+            });
+    }
+}
+
+#[test]
+fn triage_merge_checks_the_target_after_the_fields() {
+    let data = TriageItem {
+        reason: String::new(),
+        ..merge_data()
+    };
+    item_test()
+        .given(vec![filed()])
+        .when(triage(data))
+        .then_expect_error(empty("reason"));
 }
