@@ -1,4 +1,5 @@
 //! The item rules of the `aggregates` crate, written given / when / then with `cqrs-es`'s
 //! `TestFramework`. One integration binary; one module per command or concern.
 
+mod calendar;
 mod item;
