@@ -89,6 +89,17 @@ pub enum FieldError {
         /// The value listed more than once.
         value: String,
     },
+    /// An amount of money is not a decimal string in yuan within the limits.
+    #[error(
+        "{field} is {value:?}, but an amount is written in yuan with digits and at most two \
+         decimals, like \"12345.60\": more than 0 and at most 100000000000.00"
+    )]
+    BadAmount {
+        /// The field.
+        field: String,
+        /// The text given (at most 40 characters of it).
+        value: String,
+    },
     /// A time falls in a year outside the supported range.
     #[error("{field} falls in the year {year}, but only the years {year_min} to {year_max} are accepted")]
     YearOutOfRange {
@@ -122,6 +133,9 @@ impl FieldError {
                 count_max,
             } => format!("{field} 有 {count} 项，最多允许 {count_max} 项"),
             FieldError::Repeated { field, value } => format!("{field} 中 {value:?} 重复出现"),
+            FieldError::BadAmount { field, value } => format!(
+                "{field} 为 {value:?}；金额以元为单位，只能写数字且最多两位小数（如 \"12345.60\"），须大于 0 且不超过 100000000000.00"
+            ),
             FieldError::YearOutOfRange {
                 field,
                 year,
@@ -231,6 +245,18 @@ pub fn unique<'a>(
         }
     }
     Ok(())
+}
+
+/// Parses an amount of money in yuan.
+///
+/// # Errors
+///
+/// [`FieldError::BadAmount`].
+pub fn amount(field: &str, value: &str) -> Result<crate::money::Yuan, FieldError> {
+    value.parse().map_err(|_| FieldError::BadAmount {
+        field: field.to_owned(),
+        value: value.chars().take(40).collect(),
+    })
 }
 
 /// Checks that the local date of `at` in `time_zone` falls in [`AT_YEAR_MIN`]..=[`AT_YEAR_MAX`].

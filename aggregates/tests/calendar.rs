@@ -20,7 +20,11 @@ fn every_embedded_notice_parses_names_its_notice_and_covers_its_year() {
     assert_eq!(OFFICIAL_FILES.len(), 10);
     for notice in &notices {
         assert!(notice.notice.contains("国务院办公厅"), "{}", notice.notice);
-        assert!(notice.holidays.len() >= 6, "{}: every festival", notice.year);
+        assert!(
+            notice.holidays.len() >= 6,
+            "{}: every festival",
+            notice.year
+        );
     }
     let calendar = WorkingCalendar::official();
     assert!((2017..=2026).all(|year| calendar.covers_year(year)));
@@ -108,7 +112,10 @@ fn the_2020_spring_festival_extension_is_kept() {
     assert!(!working(date(2020, 1, 31)));
     assert!(!working(date(2020, 2, 1)));
     assert!(working(date(2020, 2, 3)));
-    assert!(working(date(2020, 1, 19)), "the make-up Sunday before it stands");
+    assert!(
+        working(date(2020, 1, 19)),
+        "the make-up Sunday before it stands"
+    );
 }
 
 #[test]

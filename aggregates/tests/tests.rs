@@ -2,4 +2,6 @@
 //! `TestFramework`. One integration binary; one module per command or concern.
 
 mod calendar;
+mod follow;
 mod item;
+mod people;
