@@ -11,6 +11,10 @@ pub(crate) struct Cli {
     /// The ledger: a SQLite file path or sqlite://PATH, or postgres://… for PostgreSQL.
     #[arg(long, env = "HUIYIN_DB", default_value = crate::DEFAULT_DB, global = true)]
     pub(crate) db: String,
+    /// The settings file (time zone, deadlines, calendar; see docs/configuration.md). Default:
+    /// huiyin.toml in the working directory if there is one.
+    #[arg(long, env = "HUIYIN_CONFIG", global = true)]
+    pub(crate) config: Option<PathBuf>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }

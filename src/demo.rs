@@ -17,7 +17,13 @@ use crate::read::{judged_at, live_rows, print_board};
 
 const DEMO_COMMANDS: &str = include_str!("demo.jsonl");
 
-pub(crate) async fn run(stores: &Stores, args: DemoArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(
+    stores: &Stores,
+    rules: &Rules,
+    args: DemoArgs,
+) -> anyhow::Result<ExitCode> {
+    // The demonstration is a fixed story: it is decided by DESIGN.md's defaults whatever the
+    // local huiyin.toml says, and only shown in the configured time zone.
     let ledger = Ledger::new(
         Arc::clone(&stores.events),
         Rules::default(),
@@ -33,7 +39,7 @@ pub(crate) async fn run(stores: &Stores, args: DemoArgs) -> anyhow::Result<ExitC
         match ledger.execute(&submitted, &command_id, None).await {
             Ok(outcome) if !outcome.replayed => appended += outcome.positions.len(),
             Ok(_) => {}
-            Err(CommandError::Refused { code, message }) => {
+            Err(CommandError::Refused { code, message, .. }) => {
                 bail!("demo command {command_id} was refused ({code}): {message}; is this ledger empty?")
             }
             Err(failure) => return Err(failure.into()),
@@ -41,7 +47,7 @@ pub(crate) async fn run(stores: &Stores, args: DemoArgs) -> anyhow::Result<ExitC
     }
     eprintln!("demo ledger loaded: {appended} new records");
     let (checkpoint, rows) = live_rows::<BoardProjection>(stores).await?;
-    let (today, now) = judged_at(Timestamp::now(), &Rules::default().deadlines.time_zone);
+    let (today, now) = judged_at(Timestamp::now(), &rules.deadlines.time_zone);
     let view = BoardView::of(&rows, checkpoint, today, now);
     print_board(&view, args.format)?;
     Ok(ExitCode::SUCCESS)

@@ -44,7 +44,11 @@ fn default_actor(args: &ExecArgs) -> anyhow::Result<Option<Actor>> {
     }
 }
 
-pub(crate) async fn run(store: Arc<dyn EventStore>, args: ExecArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(
+    store: Arc<dyn EventStore>,
+    rules: Rules,
+    args: ExecArgs,
+) -> anyhow::Result<ExitCode> {
     let text = if args.file.as_os_str() == "-" {
         let mut text = String::new();
         std::io::stdin()
@@ -56,18 +60,25 @@ pub(crate) async fn run(store: Arc<dyn EventStore>, args: ExecArgs) -> anyhow::R
             .with_context(|| format!("reading commands from {}", args.file.display()))?
     };
     let defaults = default_actor(&args)?;
-    let ledger = Ledger::new(store, Rules::default(), Arc::new(SystemClock));
+    let ledger = Ledger::new(store, rules, Arc::new(SystemClock));
     let mut all_ok = true;
     for line in split_commands(&text) {
         let result = run_one(&ledger, line, &args, defaults.as_ref()).await;
         match result {
             Ok(outcome) => output::json_line(&accepted(&outcome))?,
-            Err((command_id, CommandError::Refused { code, message })) => {
+            Err((
+                command_id,
+                CommandError::Refused {
+                    code,
+                    message,
+                    message_zh,
+                },
+            )) => {
                 all_ok = false;
                 output::json_line(&json!({
                     "ok": false,
                     "command_id": command_id,
-                    "error": {"code": code.as_str(), "message": message},
+                    "error": {"code": code.as_str(), "message": message, "message_zh": message_zh},
                 }))?;
             }
             Err((_, failure)) => return Err(failure.into()),

@@ -5,6 +5,7 @@
 //! 2 `verify` found the log broken.
 
 mod cli;
+mod config;
 mod demo;
 mod exec;
 mod output;
@@ -58,15 +59,16 @@ async fn open(db: &str) -> anyhow::Result<Stores> {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let rules = config::load(cli.config.as_deref())?;
     let stores = open(&cli.db).await?;
     let store = stores.events.clone();
     match cli.command {
-        Command::Exec(args) => exec::run(store, args).await,
-        Command::Board(args) => read::board(&stores, args).await,
-        Command::Stats(args) => stats::run(&stores, args).await,
+        Command::Exec(args) => exec::run(store, rules, args).await,
+        Command::Board(args) => read::board(&stores, &rules, args).await,
+        Command::Stats(args) => stats::run(&stores, &rules, args).await,
         Command::Trail(args) => read::trail(store, args).await,
         Command::Verify(args) => read::verify(store, args).await,
-        Command::Demo(args) => demo::run(&stores, args).await,
+        Command::Demo(args) => demo::run(&stores, &rules, args).await,
         Command::Rebuild(args) => read::rebuild(&stores, args).await,
     }
 }

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use aggregates::deadline::DeadlineRules;
+use aggregates::rules::Rules;
 use anyhow::{bail, Context};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use futures::TryStreamExt;
@@ -116,8 +116,12 @@ pub(crate) fn judged_at(now: Timestamp, time_zone: &TimeZone) -> (Date, String) 
     (local.date(), text)
 }
 
-pub(crate) async fn board(stores: &Stores, args: BoardArgs) -> anyhow::Result<ExitCode> {
-    let rules = DeadlineRules::default();
+pub(crate) async fn board(
+    stores: &Stores,
+    rules: &Rules,
+    args: BoardArgs,
+) -> anyhow::Result<ExitCode> {
+    let rules = &rules.deadlines;
     let as_of = args
         .as_of
         .as_deref()

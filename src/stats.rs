@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use aggregates::deadline::DeadlineRules;
+use aggregates::rules::Rules;
 use anyhow::Context;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use infra::store::Stores;
@@ -13,8 +13,12 @@ use crate::output;
 use crate::read::{judged_at, rows_as_of};
 use crate::when::{parse_as_of, parse_moment};
 
-pub(crate) async fn run(stores: &Stores, args: StatsArgs) -> anyhow::Result<ExitCode> {
-    let rules = DeadlineRules::default();
+pub(crate) async fn run(
+    stores: &Stores,
+    rules: &Rules,
+    args: StatsArgs,
+) -> anyhow::Result<ExitCode> {
+    let rules = &rules.deadlines;
     let as_of = args
         .as_of
         .as_deref()

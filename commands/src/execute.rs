@@ -1,17 +1,26 @@
-//! Idempotency → load → decide → append.
+//! Envelope → route → idempotency → load → decide → append.
 
 use std::sync::Arc;
 
+use aggregates::access::{self, CommandRule, StreamKind};
 use aggregates::actor::Actor;
-use aggregates::error::ErrorCode;
+use aggregates::engagement::{Engagement, EngagementAction};
+use aggregates::error::{ErrorCode, Refusal};
+use aggregates::follow::{Follow, FollowAction};
 use aggregates::item::{Item, ItemAction, ItemCommand, ItemEvent};
+use aggregates::person::{Person, PersonAction};
 use aggregates::rules::Rules;
+use aggregates::time::BusinessTime;
 use aggregates::validate;
+use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use infra::record::Hash;
 use infra::store::{AppendOutcome, AppendRequest, CommandMeta, EventStore, NewEvent, StoreError};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::facts::item_facts;
 use crate::{Clock, CommandError, Submitted};
 
 /// A lost race (another writer moved the stream) is decided again at most this many times.
@@ -34,7 +43,7 @@ pub struct CommandOutcome {
 
 /// The stream of an item: `item/<item_id>`.
 pub fn item_stream(item_id: &str) -> String {
-    format!("item/{item_id}")
+    StreamKind::Item.stream(item_id)
 }
 
 /// The write side of one ledger.
@@ -45,9 +54,16 @@ pub struct Ledger {
     clock: Arc<dyn Clock>,
 }
 
+/// A command that passed the envelope checks: who, when, its row of the table, its stream.
+struct Envelope {
+    actor: Actor,
+    at: BusinessTime,
+    stream: String,
+    meta: CommandMeta,
+}
+
 impl Ledger {
-    /// A ledger writing to `store`, deciding deadlines by `rules`, filling a missing `at` from
-    /// `clock`.
+    /// A ledger writing to `store`, deciding by `rules`, filling a missing `at` from `clock`.
     pub fn new(store: Arc<dyn EventStore>, rules: Rules, clock: Arc<dyn Clock>) -> Self {
         Ledger {
             store,
@@ -61,8 +77,19 @@ impl Ledger {
         &self.store
     }
 
+    /// The rules this ledger decides by.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
     /// Runs one command. `command_id` must be set (the caller gives a fresh one when the client
     /// sent none); `default_actor` is who issues it unless the command names its own actor.
+    ///
+    /// The steps: the command id; the type, looked up in [`access::COMMANDS`]
+    /// (`unknown_command`); the actor and role; `at`; the data, parsed into the action of the
+    /// type's aggregate; the stream id; idempotency (the same id and request again returns the
+    /// first result, another request under a used id is `duplicate`); then load → decide →
+    /// append, retrying a lost race at most [`APPEND_RETRIES_MAX`] times.
     ///
     /// # Errors
     /// [`CommandError::Refused`] with a stable code when a rule refuses it (nothing appended);
@@ -73,30 +100,55 @@ impl Ledger {
         command_id: &str,
         default_actor: Option<&Actor>,
     ) -> Result<CommandOutcome, CommandError> {
-        validate::id("command_id", command_id)
-            .map_err(|error| CommandError::invalid(error.to_string()))?;
-        if !ItemAction::TYPES.contains(&submitted.command_type.as_str()) {
-            return Err(CommandError::refused(
-                ErrorCode::UnknownCommand,
-                format!("unknown command type {:?}", submitted.command_type),
-            ));
-        }
+        validate::id("command_id", command_id)?;
+        let Some(rule) = access::command_rule(&submitted.command_type) else {
+            return Err(unknown_command(&submitted.command_type));
+        };
         let actor = submitted.actor(default_actor)?;
         let at = submitted.business_time(&*self.clock, &self.rules.deadlines.time_zone)?;
-        let action: ItemAction = serde_json::from_value(json!({
-            "type": submitted.command_type,
-            "data": submitted.data,
-        }))
-        .map_err(|error| CommandError::invalid(format!("{}: {error}", submitted.command_type)))?;
-        validate::id("item_id", action.item_id())
-            .map_err(|error| CommandError::invalid(error.to_string()))?;
-        let request_hash = submitted.request_hash(&actor)?;
-        if let Some(earlier) = self.store.find_command(command_id).await? {
-            if earlier.request_hash != request_hash {
-                return Err(duplicate(command_id));
+        match rule.stream {
+            StreamKind::Item => {
+                let action: ItemAction = parse_action(submitted)?;
+                let id = action.item_id().to_owned();
+                let envelope = self.envelope(submitted, command_id, rule, &id, actor, at)?;
+                match self.earlier(&envelope.meta).await? {
+                    Some(earlier) => Ok(earlier),
+                    None => self.run_item(envelope, action).await,
+                }
             }
-            return Ok(outcome(command_id, earlier.outcome));
+            StreamKind::Follow => {
+                let action: FollowAction = parse_action(submitted)?;
+                let id = action.follow_id().to_owned();
+                let envelope = self.envelope(submitted, command_id, rule, &id, actor, at)?;
+                self.run_plain::<Follow>(envelope, action).await
+            }
+            StreamKind::Engagement => {
+                let action: EngagementAction = parse_action(submitted)?;
+                let id = action.engagement_id().to_owned();
+                let envelope = self.envelope(submitted, command_id, rule, &id, actor, at)?;
+                self.run_plain::<Engagement>(envelope, action).await
+            }
+            StreamKind::Person => {
+                let action: PersonAction = parse_action(submitted)?;
+                let id = action.person_id().to_owned();
+                let envelope = self.envelope(submitted, command_id, rule, &id, actor, at)?;
+                self.run_plain::<Person>(envelope, action).await
+            }
         }
+    }
+
+    /// Checks the stream id and fingerprints the request.
+    fn envelope(
+        &self,
+        submitted: &Submitted,
+        command_id: &str,
+        rule: &CommandRule,
+        id: &str,
+        actor: Actor,
+        at: BusinessTime,
+    ) -> Result<Envelope, CommandError> {
+        validate::id(rule.stream.id_field(), id)?;
+        let request_hash = submitted.request_hash(&actor)?;
         let meta = CommandMeta {
             command_id: command_id.to_owned(),
             request_hash,
@@ -104,51 +156,119 @@ impl Ledger {
             actor: actor.id.clone(),
             role: actor.role.as_str().to_owned(),
         };
-        let command = ItemCommand {
+        Ok(Envelope {
             actor,
             at,
-            action,
-            facts: Default::default(),
-        };
-        self.decide_and_append(command, meta).await
+            stream: rule.stream.stream(id),
+            meta,
+        })
     }
 
-    async fn decide_and_append(
+    /// The first result of this command id, when it was already recorded with the same request.
+    async fn earlier(&self, meta: &CommandMeta) -> Result<Option<CommandOutcome>, CommandError> {
+        let command_id = meta.command_id.as_str();
+        match self.store.find_command(command_id).await? {
+            Some(earlier) if earlier.request_hash != meta.request_hash => {
+                Err(duplicate(command_id))
+            }
+            Some(earlier) => Ok(Some(outcome(command_id, earlier.outcome))),
+            None => Ok(None),
+        }
+    }
+
+    /// Runs an item command: the facts about other items are looked up afresh on every attempt.
+    async fn run_item(
         &self,
-        command: ItemCommand,
-        meta: CommandMeta,
+        envelope: Envelope,
+        action: ItemAction,
     ) -> Result<CommandOutcome, CommandError> {
-        let stream = item_stream(command.action.item_id());
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (item, version) = self.load_item(&stream).await?;
-            let events = decide(item, command.clone(), &self.rules).await?;
-            let request = AppendRequest {
-                stream: stream.clone(),
-                expected_version: version,
-                command: meta.clone(),
-                events: events.iter().map(new_event).collect::<Result<_, _>>()?,
+            let (item, version) = self.load::<Item>(&envelope.stream).await?;
+            let facts = item_facts(self, &item, &action).await?;
+            let command = ItemCommand {
+                actor: envelope.actor.clone(),
+                at: envelope.at,
+                action: action.clone(),
+                facts,
             };
-            match self.store.append(request).await {
-                Ok(appended) => return Ok(outcome(&meta.command_id, appended)),
-                Err(StoreError::Conflict { .. }) if attempt < APPEND_RETRIES_MAX => continue,
-                Err(StoreError::Conflict { stream, .. }) => {
-                    return Err(CommandError::refused(
-                        ErrorCode::Conflict,
-                        format!("{stream} kept changing while this command was decided; retry it"),
-                    ))
-                }
-                Err(StoreError::Duplicate { command_id }) => return Err(duplicate(&command_id)),
-                Err(other) => return Err(other.into()),
+            let today = command.at.local_date(&self.rules.deadlines.time_zone);
+            let events = decide(item, command, &self.rules).await?;
+            let due_dates = events.iter().flat_map(ItemEvent::due_dates);
+            crate::calendar_log::warn_uncovered(&self.rules, today, due_dates);
+            if let Some(done) = self
+                .append_once(&envelope, version, &events, attempt)
+                .await?
+            {
+                return Ok(done);
             }
         }
     }
 
+    /// Runs a command of an aggregate that needs nothing from other streams.
+    async fn run_plain<A>(
+        &self,
+        envelope: Envelope,
+        action: A::Action,
+    ) -> Result<CommandOutcome, CommandError>
+    where
+        A: Routed,
+    {
+        if let Some(earlier) = self.earlier(&envelope.meta).await? {
+            return Ok(earlier);
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (aggregate, version) = self.load::<A>(&envelope.stream).await?;
+            let command = A::command(envelope.actor.clone(), envelope.at, action.clone());
+            let events = decide(aggregate, command, &self.rules).await?;
+            if let Some(done) = self
+                .append_once(&envelope, version, &events, attempt)
+                .await?
+            {
+                return Ok(done);
+            }
+        }
+    }
+
+    /// Appends `events` at `version`: the outcome, or `None` when the race was lost and may be
+    /// decided again.
+    async fn append_once<E: Serialize + DomainEvent>(
+        &self,
+        envelope: &Envelope,
+        version: u64,
+        events: &[E],
+        attempt: u32,
+    ) -> Result<Option<CommandOutcome>, CommandError> {
+        let request = AppendRequest {
+            stream: envelope.stream.clone(),
+            expected_version: version,
+            command: envelope.meta.clone(),
+            events: events.iter().map(new_event).collect::<Result<_, _>>()?,
+        };
+        match self.store.append(request).await {
+            Ok(appended) => Ok(Some(outcome(&envelope.meta.command_id, appended))),
+            Err(StoreError::Conflict { .. }) if attempt < APPEND_RETRIES_MAX => Ok(None),
+            Err(StoreError::Conflict { stream, .. }) => Err(CommandError::refused(
+                ErrorCode::Conflict,
+                format!("{stream} kept changing while this command was decided; retry it"),
+                format!("{stream} 在处理本指令期间不断变化；请重试"),
+            )),
+            Err(StoreError::Duplicate { command_id }) => Err(duplicate(&command_id)),
+            Err(other) => Err(other.into()),
+        }
+    }
+
     /// Folds a stream's recorded events into its aggregate; returns it with the stream version.
-    async fn load_item(&self, stream: &str) -> Result<(Item, u64), CommandError> {
+    pub(crate) async fn load<A>(&self, stream: &str) -> Result<(A, u64), CommandError>
+    where
+        A: Aggregate + Default,
+        A::Event: DeserializeOwned,
+    {
         let records = self.store.read_stream(stream).await?;
-        let mut item = Item::default();
+        let mut aggregate = A::default();
         let mut version = 0;
         for stored in &records {
             let unreadable = |reason: String| CommandError::Unreadable {
@@ -158,13 +278,63 @@ impl Ledger {
             let record = stored
                 .record()
                 .map_err(|error| unreadable(error.to_string()))?;
-            let event = item_event(&record.event_type, record.data)
+            let event: A::Event = recorded_event(&record.event_type, record.data)
                 .map_err(|error| unreadable(error.to_string()))?;
-            item.apply(event);
+            aggregate.apply(event);
             version = stored.version;
         }
-        Ok((item, version))
+        Ok((aggregate, version))
     }
+}
+
+/// An aggregate the write side routes commands to with nothing but its own stream.
+trait Routed:
+    Aggregate<Services = Rules, Event: Serialize + DeserializeOwned, Error: Refusal> + Default
+{
+    /// What its commands ask for.
+    type Action: Clone + Send + Sync;
+
+    /// The command of `action`, issued by `actor` at `at`.
+    fn command(actor: Actor, at: BusinessTime, action: Self::Action) -> Self::Command;
+}
+
+impl Routed for Follow {
+    type Action = FollowAction;
+
+    fn command(actor: Actor, at: BusinessTime, action: FollowAction) -> Self::Command {
+        aggregates::command::Command { actor, at, action }
+    }
+}
+
+impl Routed for Engagement {
+    type Action = EngagementAction;
+
+    fn command(actor: Actor, at: BusinessTime, action: EngagementAction) -> Self::Command {
+        aggregates::command::Command { actor, at, action }
+    }
+}
+
+impl Routed for Person {
+    type Action = PersonAction;
+
+    fn command(actor: Actor, at: BusinessTime, action: PersonAction) -> Self::Command {
+        aggregates::command::Command { actor, at, action }
+    }
+}
+
+/// Parses `{"type","data"}` into an aggregate's action.
+fn parse_action<T: DeserializeOwned>(submitted: &Submitted) -> Result<T, CommandError> {
+    serde_json::from_value(json!({
+        "type": submitted.command_type,
+        "data": submitted.data,
+    }))
+    .map_err(|error| {
+        let kind = &submitted.command_type;
+        CommandError::invalid(
+            format!("{kind}: {error}"),
+            format!("{kind} 的字段有误（缺少、多余、类型或取值不对）：{error}"),
+        )
+    })
 }
 
 /// Decodes a recorded item event from its type and data.
@@ -172,22 +342,35 @@ impl Ledger {
 /// # Errors
 /// When the type is not an item event or the data does not match it.
 pub fn item_event(event_type: &str, data: Value) -> Result<ItemEvent, serde_json::Error> {
+    recorded_event(event_type, data)
+}
+
+/// Decodes a recorded event of any aggregate from its type and data.
+fn recorded_event<E: DeserializeOwned>(
+    event_type: &str,
+    data: Value,
+) -> Result<E, serde_json::Error> {
     serde_json::from_value(json!({"type": event_type, "data": data}))
 }
 
-async fn decide(
-    mut item: Item,
-    command: ItemCommand,
+async fn decide<A>(
+    mut aggregate: A,
+    command: A::Command,
     rules: &Rules,
-) -> Result<Vec<ItemEvent>, CommandError> {
-    let sink = cqrs_es::event_sink::EventSink::default();
-    item.handle(command, rules, &sink)
+) -> Result<Vec<A::Event>, CommandError>
+where
+    A: Aggregate<Services = Rules>,
+    A::Error: Refusal,
+{
+    let sink = EventSink::default();
+    aggregate
+        .handle(command, rules, &sink)
         .await
-        .map_err(|error| CommandError::refused(error.code(), error.to_string()))?;
+        .map_err(|error| CommandError::from_refusal(&error))?;
     Ok(sink.collect().await)
 }
 
-fn new_event(event: &ItemEvent) -> Result<NewEvent, CommandError> {
+fn new_event<E: Serialize + DomainEvent>(event: &E) -> Result<NewEvent, CommandError> {
     let schema = event.event_version().parse::<u32>().unwrap_or(1);
     let mut value = serde_json::to_value(event).map_err(|error| CommandError::Unreadable {
         position: 0,
@@ -222,5 +405,18 @@ fn duplicate(command_id: &str) -> CommandError {
     CommandError::refused(
         ErrorCode::Duplicate,
         format!("command id {command_id} was already used by a different command"),
+        format!("指令编号 {command_id} 已被另一条不同的指令使用"),
+    )
+}
+
+fn unknown_command(command_type: &str) -> CommandError {
+    let known: Vec<&str> = access::COMMANDS.iter().map(|rule| rule.command).collect();
+    CommandError::refused(
+        ErrorCode::UnknownCommand,
+        format!(
+            "unknown command type {command_type:?}; the ledger knows: {}",
+            known.join(", ")
+        ),
+        format!("未知的指令类型 {command_type:?}；可用的指令见 docs/commands.md"),
     )
 }

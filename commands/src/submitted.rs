@@ -1,7 +1,6 @@
 //! A command as a client sent it, before it is trusted.
 
 use aggregates::actor::{Actor, Role};
-use aggregates::error::ErrorCode;
 use aggregates::time::BusinessTime;
 use aggregates::validate;
 use infra::canonical::to_canonical_bytes;
@@ -56,9 +55,10 @@ impl Submitted {
     /// `invalid` when the text is not JSON or not a command object.
     pub fn parse(text: &str) -> Result<Self, CommandError> {
         serde_json::from_str(text).map_err(|error| {
-            CommandError::invalid(format!(
-                "the command is not valid JSON of the expected shape: {error}"
-            ))
+            CommandError::invalid(
+                format!("the command is not valid JSON of the expected shape: {error}"),
+                format!("指令不是格式正确的 JSON（应为 command_id、type、at、data）：{error}"),
+            )
         })
     }
 
@@ -71,7 +71,12 @@ impl Submitted {
         match &self.at {
             Some(at) => at
                 .parse::<BusinessTime>()
-                .map_err(|error| CommandError::invalid(format!("at: {error}"))),
+                .map_err(|error| {
+                    CommandError::invalid(
+                        format!("at: {error}"),
+                        format!("at（业务时间）须为带时区偏移的 RFC 3339 时间，如 2024-03-01T09:00:00+08:00：{error}"),
+                    )
+                }),
             None => {
                 let now = clock.now();
                 Ok(BusinessTime::from_timestamp(now, time_zone.to_offset(now)))
@@ -85,16 +90,25 @@ impl Submitted {
             .actor
             .clone()
             .or_else(|| default.map(|actor| actor.id.clone()))
-            .ok_or_else(|| CommandError::invalid("actor: missing; say who issues the command"))?;
-        validate::id("actor", &id).map_err(|error| CommandError::invalid(error.to_string()))?;
+            .ok_or_else(|| {
+                CommandError::invalid(
+                    "actor: missing; say who issues the command",
+                    "缺少 actor：请注明由谁发出指令",
+                )
+            })?;
+        validate::id("actor", &id)?;
         let role = match (&self.role, default) {
-            (Some(role), _) => role
-                .parse::<Role>()
-                .map_err(|error| CommandError::invalid(format!("role: {error}")))?,
+            (Some(role), _) => role.parse::<Role>().map_err(|error| {
+                CommandError::invalid(
+                    format!("role: {error}"),
+                    format!("role（角色）无效：{error}"),
+                )
+            })?,
             (None, Some(actor)) => actor.role,
             (None, None) => {
                 return Err(CommandError::invalid(
                     "role: missing; say in which role the command is issued",
+                    "缺少 role：请注明以何种角色发出指令",
                 ))
             }
         };
@@ -111,8 +125,9 @@ impl Submitted {
             "actor": actor.id,
             "role": actor.role.as_str(),
         });
-        let bytes = to_canonical_bytes(&fingerprint)
-            .map_err(|error| CommandError::refused(ErrorCode::Invalid, format!("data: {error}")))?;
+        let bytes = to_canonical_bytes(&fingerprint).map_err(|error| {
+            CommandError::invalid(format!("data: {error}"), format!("data 无法记录：{error}"))
+        })?;
         Ok(leaf_hash(&bytes))
     }
 }

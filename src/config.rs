@@ -1,0 +1,245 @@
+//! `huiyin.toml`: the rules that differ between localities (DESIGN.md §4). Every key is
+//! optional; the defaults are DESIGN.md's. The keys are documented in `docs/configuration.md`.
+//!
+//! The file is `--config PATH` (or `HUIYIN_CONFIG`), else `huiyin.toml` in the working directory
+//! if there is one, else none (all defaults).
+
+use std::path::{Path, PathBuf};
+
+use aggregates::calendar::{official_notices, parse_notice, HolidayNotice};
+use aggregates::deadline::{DeadlineRules, WorkingCalendar};
+use aggregates::rules::Rules;
+use anyhow::{bail, Context};
+use jiff::tz::TimeZone;
+use serde::Deserialize;
+
+/// The file looked for in the working directory when no `--config` is given.
+pub(crate) const CONFIG_FILE: &str = "huiyin.toml";
+/// The longest working-day period a setting may name.
+const WORKING_DAYS_MAX: u32 = 60;
+/// The longest month period a setting may name.
+const MONTHS_MAX: u32 = 24;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    time_zone: Option<String>,
+    require_contact_before_answer: Option<bool>,
+    #[serde(default)]
+    deadlines: DeadlinesSection,
+    #[serde(default)]
+    calendar: CalendarSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeadlinesSection {
+    triage_working_days: Option<u32>,
+    answer_months: Option<u32>,
+    urgent_answer_months: Option<u32>,
+    co_view_months: Option<u32>,
+    rehandling_months: Option<u32>,
+    extension_months_max: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CalendarSection {
+    #[serde(default = "yes")]
+    official: bool,
+    #[serde(default)]
+    files: Vec<PathBuf>,
+}
+
+impl Default for CalendarSection {
+    fn default() -> Self {
+        CalendarSection {
+            official: true,
+            files: Vec::new(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The rules of the configuration file `explicit` names, else of `huiyin.toml` in the working
+/// directory if it exists, else the defaults.
+///
+/// # Errors
+/// When the named file is missing, or a file is not valid TOML of the documented keys, or a
+/// value is out of range, or a calendar file is broken.
+pub(crate) fn load(explicit: Option<&Path>) -> anyhow::Result<Rules> {
+    let path = match explicit {
+        Some(path) => path.to_path_buf(),
+        None if Path::new(CONFIG_FILE).is_file() => PathBuf::from(CONFIG_FILE),
+        None => return Ok(Rules::default()),
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read the configuration {}", path.display()))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    rules_from(&text, base).with_context(|| format!("configuration {}", path.display()))
+}
+
+/// The rules of a configuration text; calendar files are found relative to `base`.
+pub(crate) fn rules_from(text: &str, base: &Path) -> anyhow::Result<Rules> {
+    let file: ConfigFile = toml::from_str(text)?;
+    let defaults = DeadlineRules::default();
+    let time_zone = match &file.time_zone {
+        Some(name) => TimeZone::get(name)
+            .with_context(|| format!("time_zone {name:?} is not an IANA time zone"))?,
+        None => defaults.time_zone.clone(),
+    };
+    let section = &file.deadlines;
+    let deadlines = DeadlineRules {
+        time_zone,
+        calendar: calendar(&file.calendar, base)?,
+        triage_working_days: period(
+            "triage_working_days",
+            section.triage_working_days,
+            defaults.triage_working_days,
+            WORKING_DAYS_MAX,
+        )?,
+        answer_months: months(
+            "answer_months",
+            section.answer_months,
+            defaults.answer_months,
+        )?,
+        urgent_answer_months: months(
+            "urgent_answer_months",
+            section.urgent_answer_months,
+            defaults.urgent_answer_months,
+        )?,
+        co_view_months: months(
+            "co_view_months",
+            section.co_view_months,
+            defaults.co_view_months,
+        )?,
+        rehandling_months: months(
+            "rehandling_months",
+            section.rehandling_months,
+            defaults.rehandling_months,
+        )?,
+        extension_months_max: months(
+            "extension_months_max",
+            section.extension_months_max,
+            defaults.extension_months_max,
+        )?,
+    };
+    Ok(Rules {
+        deadlines,
+        require_contact_before_answer: file.require_contact_before_answer.unwrap_or(false),
+    })
+}
+
+fn months(key: &str, value: Option<u32>, default: u32) -> anyhow::Result<u32> {
+    period(key, value, default, MONTHS_MAX)
+}
+
+fn period(key: &str, value: Option<u32>, default: u32, max: u32) -> anyhow::Result<u32> {
+    let value = value.unwrap_or(default);
+    if !(1..=max).contains(&value) {
+        bail!("[deadlines] {key} = {value}: it must be 1 to {max}");
+    }
+    Ok(value)
+}
+
+/// The embedded notices (unless `official = false`) and the listed files, as one calendar.
+fn calendar(section: &CalendarSection, base: &Path) -> anyhow::Result<WorkingCalendar> {
+    let mut notices: Vec<HolidayNotice> = if section.official {
+        official_notices()?
+    } else {
+        Vec::new()
+    };
+    for file in &section.files {
+        let path = base.join(file);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read the calendar file {}", path.display()))?;
+        let notice = parse_notice(&path.display().to_string(), &text)?;
+        // A locality's own file for a year replaces the embedded one.
+        notices.retain(|known| known.year != notice.year);
+        notices.push(notice);
+    }
+    Ok(WorkingCalendar::from_notices(&notices)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_configuration_gives_the_design_defaults() {
+        let rules = rules_from("", Path::new(".")).expect("valid");
+        assert_eq!(rules.deadlines.triage_working_days, 7);
+        assert_eq!(rules.deadlines.answer_months, 3);
+        assert_eq!(rules.deadlines.extension_months_max, 6);
+        assert!(!rules.require_contact_before_answer);
+        assert_eq!(rules.deadlines.time_zone.iana_name(), Some("Asia/Shanghai"));
+        assert!(rules.deadlines.calendar.covers_year(2024));
+    }
+
+    #[test]
+    fn every_key_is_read() {
+        let text = r#"
+            time_zone = "Asia/Urumqi"
+            require_contact_before_answer = true
+            [deadlines]
+            triage_working_days = 5
+            answer_months = 2
+            urgent_answer_months = 1
+            co_view_months = 1
+            rehandling_months = 2
+            extension_months_max = 4
+            [calendar]
+            official = false
+        "#;
+        let rules = rules_from(text, Path::new(".")).expect("valid");
+        assert!(rules.require_contact_before_answer);
+        assert_eq!(rules.deadlines.time_zone.iana_name(), Some("Asia/Urumqi"));
+        assert_eq!(rules.deadlines.triage_working_days, 5);
+        assert_eq!(rules.deadlines.answer_months, 2);
+        assert_eq!(rules.deadlines.rehandling_months, 2);
+        assert_eq!(rules.deadlines.extension_months_max, 4);
+        assert!(!rules.deadlines.calendar.covers_year(2024));
+    }
+
+    #[test]
+    fn a_calendar_file_adds_a_year() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let notice = r#"
+            year = 2027
+            notice = "测试：2027年部分节假日安排"
+            [[holiday]]
+            name = "国庆节"
+            first_day = "2027-10-01"
+            last_day = "2027-10-07"
+            make_up_working_days = ["2027-09-26"]
+        "#;
+        std::fs::write(dir.path().join("2027.toml"), notice).expect("write");
+        let text = "[calendar]\nfiles = [\"2027.toml\"]\n";
+        let rules = rules_from(text, dir.path()).expect("valid");
+        assert!(rules.deadlines.calendar.covers_year(2027));
+        assert!(rules.deadlines.calendar.covers_year(2024));
+        let day = jiff::civil::date(2027, 10, 4);
+        assert!(!rules.deadlines.calendar.is_working_day(day));
+    }
+
+    #[test]
+    fn bad_configurations_are_refused() {
+        for text in [
+            "time_zone = \"Mars/Olympus\"",
+            "[deadlines]\nanswer_months = 0",
+            "[deadlines]\ntriage_working_days = 400",
+            "unknown_key = 1",
+            "[deadlines]\nanswer_weeks = 2",
+            "[calendar]\nfiles = [\"missing.toml\"]",
+            "require_contact_before_answer = \"yes\"",
+        ] {
+            assert!(
+                rules_from(text, Path::new(".")).is_err(),
+                "accepted: {text}"
+            );
+        }
+    }
+}
