@@ -5,3 +5,4 @@ mod calendar;
 mod follow;
 mod item;
 mod people;
+mod property;
