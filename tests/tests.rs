@@ -4,6 +4,7 @@
 // The test modules share helpers with `pub`; nothing here is reachable from outside anyway.
 #![allow(unreachable_pub)]
 
+mod domain;
 mod e2e;
 mod raw;
 mod read_side;
@@ -17,6 +18,7 @@ fn main() {
     let mut trials = Vec::new();
     trials.extend(store::trials());
     trials.extend(e2e::trials());
+    trials.extend(domain::trials());
     trials.extend(read_side::trials());
     trials.extend(vectors::trials());
     libtest_mimic::run(&arguments, trials).exit();
