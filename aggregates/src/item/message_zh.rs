@@ -70,17 +70,6 @@ impl Refusal for ItemError {
                 "事项 {item_id} {}；只有已评价（且不是不满意）的事项才能对账",
                 status.label_zh()
             ),
-            ItemError::OpenCommitments {
-                item_id,
-                commitment_ids,
-            } => format!(
-                "事项 {item_id} 已评价，但仍有承诺未兑现，不能对账：{}",
-                commitment_ids.join("、")
-            ),
-            ItemError::CloseNeedsReconciliation { item_id, status } => format!(
-                "事项 {item_id} {}；只有已对账的事项才能销号",
-                status.label_zh()
-            ),
             other => message_zh_more(other),
         }
     }
@@ -89,6 +78,17 @@ impl Refusal for ItemError {
 /// The messages of the field and cross-item errors.
 fn message_zh_more(error: &ItemError) -> String {
     match error {
+        ItemError::OpenCommitments {
+            item_id,
+            commitment_ids,
+        } => format!(
+            "事项 {item_id} 已评价，但仍有承诺未兑现，不能对账：{}",
+            commitment_ids.join("、")
+        ),
+        ItemError::CloseNeedsReconciliation { item_id, status } => format!(
+            "事项 {item_id} {}；只有已对账的事项才能销号",
+            status.label_zh()
+        ),
         ItemError::ItemIdMismatch {
             item_id,
             command_item_id,

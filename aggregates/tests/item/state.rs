@@ -341,3 +341,232 @@ fn action_type_names_and_item_ids() {
     assert_eq!(action.item_id(), ITEM);
     assert!(ItemAction::allowed_roles("NoSuchCommand").is_empty());
 }
+
+/// One of every `ItemError` variant.
+fn every_item_error() -> Vec<ItemError> {
+    use aggregates::item::{AnswerClass, ItemKind};
+    let id = || ITEM.to_owned();
+    let status = ItemStatus::Filed;
+    let day = date(2024, 6, 5);
+    let text = |value: &str| value.to_owned();
+    vec![
+        ItemError::RoleNotAllowed {
+            item_id: id(),
+            action: "FileItem",
+            role: Role::Admin,
+        },
+        ItemError::NotItemDeputy {
+            item_id: id(),
+            deputy_id: text("d"),
+        },
+        ItemError::RatingForAnotherDeputy {
+            item_id: id(),
+            actor_id: text("a"),
+            deputy_id: text("b"),
+        },
+        ItemError::NotFiled { item_id: id() },
+        ItemError::CommitmentNotFound {
+            item_id: id(),
+            commitment_id: text("c"),
+        },
+        ItemError::AlreadyFiled {
+            item_id: id(),
+            status,
+        },
+        ItemError::TriageNeedsFiled {
+            item_id: id(),
+            status,
+        },
+        ItemError::AssignNeedsAccepted {
+            item_id: id(),
+            status,
+        },
+        ItemError::AnswerNeedsAssignment {
+            item_id: id(),
+            status,
+        },
+        ItemError::RatingNeedsAnswer {
+            item_id: id(),
+            status,
+        },
+        ItemError::ItemFinished {
+            item_id: id(),
+            status,
+        },
+        ItemError::CommitmentAlreadyFulfilled {
+            item_id: id(),
+            commitment_id: text("c"),
+        },
+        ItemError::ReconcileNeedsRating {
+            item_id: id(),
+            status,
+        },
+        ItemError::OpenCommitments {
+            item_id: id(),
+            commitment_ids: vec![text("c")],
+        },
+        ItemError::CloseNeedsReconciliation {
+            item_id: id(),
+            status,
+        },
+        ItemError::ItemIdMismatch {
+            item_id: id(),
+            command_item_id: text("x"),
+        },
+        ItemError::InvalidField {
+            item_id: id(),
+            error: FieldError::Empty {
+                field: text("title"),
+            },
+        },
+        ItemError::SeveralLeadDeputies {
+            item_id: id(),
+            deputy_ids: vec![text("a"), text("b")],
+        },
+        ItemError::ParentIsItself { item_id: id() },
+        ItemError::FieldNotForDecision {
+            item_id: id(),
+            field: "redirect_to",
+            decision: TriageDecision::Accept,
+        },
+        ItemError::MergeIntoItself { item_id: id() },
+        ItemError::CoUnitIsLeadUnit {
+            item_id: id(),
+            unit: text("u"),
+        },
+        ItemError::CommitmentIdUsed {
+            item_id: id(),
+            commitment_id: text("c"),
+        },
+        ItemError::UnknownDeputy {
+            item_id: id(),
+            deputy_id: text("d"),
+        },
+        ItemError::UnitNotOnItem {
+            item_id: id(),
+            unit: text("u"),
+            units: vec![text("v")],
+        },
+        ItemError::NotCoUnit {
+            item_id: id(),
+            unit: text("u"),
+            co_units: vec![text("v")],
+        },
+        ItemError::NotAssigned {
+            item_id: id(),
+            action: "AcknowledgeItem",
+            status,
+        },
+        ItemError::RoundNotAwaitingAnswer {
+            item_id: id(),
+            action: "SubmitCoView",
+            status,
+        },
+        ItemError::ItemEnded {
+            item_id: id(),
+            action: "ReportProgress",
+            status,
+        },
+        ItemError::AlreadyAcknowledged {
+            item_id: id(),
+            unit: text("u"),
+            round: 1,
+        },
+        ItemError::CoViewAlreadySubmitted {
+            item_id: id(),
+            unit: text("u"),
+            round: 1,
+        },
+        ItemError::ExtensionAlreadyPending {
+            item_id: id(),
+            until: day,
+        },
+        ItemError::NoExtensionPending {
+            item_id: id(),
+            status,
+        },
+        ItemError::ExtensionBeyondLimit {
+            item_id: id(),
+            until: day,
+            until_max: day,
+            months_max: 6,
+        },
+        ItemError::ExtensionNotLater {
+            item_id: id(),
+            until: day,
+            due: day,
+        },
+        ItemError::ExtensionOnDayOff {
+            item_id: id(),
+            until: day,
+            next_working_day: day,
+        },
+        ItemError::ContactRequired {
+            item_id: id(),
+            round: 1,
+        },
+        ItemError::ReclassifyNeedsAnswer {
+            item_id: id(),
+            status,
+        },
+        ItemError::SameClass {
+            item_id: id(),
+            class: AnswerClass::A,
+        },
+        ItemError::WithdrawNeedsUnanswered {
+            item_id: id(),
+            status,
+        },
+        ItemError::ReopenNeedsClosed {
+            item_id: id(),
+            status,
+        },
+        ItemError::MergeTargetNotFound {
+            item_id: id(),
+            target_item_id: text("t"),
+        },
+        ItemError::MergeTargetFinished {
+            item_id: id(),
+            target_item_id: text("t"),
+            status,
+        },
+        ItemError::ParentNotFound {
+            item_id: id(),
+            parent_id: text("p"),
+        },
+        ItemError::ParentNotDeliberation {
+            item_id: id(),
+            parent_id: text("p"),
+            kind: ItemKind::Inquiry,
+        },
+        ItemError::ParentFinished {
+            item_id: id(),
+            parent_id: text("p"),
+            status,
+        },
+        ItemError::OpenChildItems {
+            item_id: id(),
+            child_ids: vec![text("k")],
+        },
+    ]
+}
+
+#[test]
+fn every_error_has_a_chinese_message_naming_the_item() {
+    use aggregates::error::Refusal;
+    let errors = every_item_error();
+    assert_eq!(errors.len(), 47, "a new variant needs a line here");
+    for error in errors {
+        let zh = error.message_zh();
+        assert_ne!(zh, error.to_string(), "no Chinese message for {error:?}");
+        assert!(
+            zh.contains(ITEM) || matches!(error, ItemError::ItemIdMismatch { .. }),
+            "{zh}"
+        );
+        assert!(
+            zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "{zh}"
+        );
+        assert_eq!(Refusal::code(&error), error.code());
+    }
+}
