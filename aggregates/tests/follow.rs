@@ -411,3 +411,44 @@ fn follow_errors_have_codes_and_chinese_messages() {
     assert!(error.message_zh().contains("已结束"));
     assert!(error.to_string().contains("has ended"));
 }
+
+#[test]
+fn evaluation_refuses_a_comment_over_the_limit() {
+    use aggregates::validate::TEXT_CHARS_MAX;
+    let long = FollowAction::RecordFollowEvaluation(RecordFollowEvaluation {
+        follow_id: FOLLOW.into(),
+        rating: Rating::Unsatisfied,
+        comment: "回".repeat(TEXT_CHARS_MAX + 1),
+    });
+    test()
+        .given(vec![started()])
+        .when(by(DEPUTY, Role::Deputy, long))
+        .then_expect_error(invalid(FieldError::TooLong {
+            field: "comment".into(),
+            chars: TEXT_CHARS_MAX + 1,
+            chars_max: TEXT_CHARS_MAX,
+        }));
+}
+
+#[test]
+fn enforcement_action_and_mediation_need_a_summary() {
+    let blank_action = FollowAction::RecordEnforcementAction(RecordEnforcementAction {
+        follow_id: FOLLOW.into(),
+        kind: EnforcementActionKind::Other,
+        summary: String::new(),
+        deputy_present: false,
+    });
+    let blank_mediation = FollowAction::RecordMediation(RecordMediation {
+        follow_id: FOLLOW.into(),
+        settled: false,
+        summary: String::new(),
+    });
+    for follow_action in [blank_action, blank_mediation] {
+        test()
+            .given(vec![started()])
+            .when(by("h-1", Role::Handler, follow_action))
+            .then_expect_error(invalid(FieldError::Empty {
+                field: "summary".into(),
+            }));
+    }
+}

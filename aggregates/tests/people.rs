@@ -265,3 +265,52 @@ fn access_for_a_person_never_registered_is_not_found() {
     assert_eq!(error.code(), ErrorCode::NotFound);
     assert!(error.message_zh().contains("尚未登记"));
 }
+
+#[test]
+fn record_engagement_needs_a_summary() {
+    let EngagementAction::RecordEngagement(mut data) = record(vec!["d-1".into()]);
+    data.summary = " ".into();
+    engagements()
+        .given_no_previous_events()
+        .when(by(Role::Liaison, EngagementAction::RecordEngagement(data)))
+        .then_expect_error(EngagementError::InvalidField {
+            engagement_id: "2024-E-001".into(),
+            error: FieldError::Empty {
+                field: "summary".into(),
+            },
+        });
+}
+
+#[test]
+fn register_person_checks_its_fields() {
+    let invalid = |error| PersonError::InvalidField {
+        person_id: "d-wangfang".into(),
+        error,
+    };
+    let PersonAction::RegisterPerson(data) = register(PersonKind::Deputy, None) else {
+        panic!("a registration");
+    };
+    let nameless = RegisterPerson {
+        name: String::new(),
+        ..data.clone()
+    };
+    people()
+        .given_no_previous_events()
+        .when(by(Role::Admin, PersonAction::RegisterPerson(nameless)))
+        .then_expect_error(invalid(FieldError::Empty {
+            field: "name".into(),
+        }));
+    let blank_township = RegisterPerson {
+        township: Some(" ".into()),
+        ..data
+    };
+    people()
+        .given_no_previous_events()
+        .when(by(
+            Role::Admin,
+            PersonAction::RegisterPerson(blank_township),
+        ))
+        .then_expect_error(invalid(FieldError::Empty {
+            field: "township".into(),
+        }));
+}

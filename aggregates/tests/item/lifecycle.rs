@@ -253,3 +253,54 @@ fn two_rounds_stay_visible_and_the_second_rating_lets_the_item_close() {
     let events = accepted_events(history, command(Role::Leader, LATER_AT, close("").action));
     assert_eq!(events, vec![closed()]);
 }
+
+#[test]
+fn reclassify_answer_needs_a_reason() {
+    let mut cmd = reclassify(AnswerClass::C);
+    if let aggregates::item::ItemAction::ReclassifyAnswer(data) = &mut cmd.action {
+        data.reason = String::new();
+    }
+    item_test()
+        .given(history_answered(vec![]))
+        .when(cmd)
+        .then_expect_error(empty("reason"));
+}
+
+#[test]
+fn decide_extension_refuses_a_note_over_the_limit() {
+    use aggregates::validate::TEXT_CHARS_MAX;
+    let until = jiff::civil::date(2024, 7, 5);
+    let mut cmd = decide_extension(true);
+    if let aggregates::item::ItemAction::DecideExtension(data) = &mut cmd.action {
+        data.note = chars(TEXT_CHARS_MAX + 1);
+    }
+    item_test()
+        .given(with(history_assigned(), vec![extension_requested(until)]))
+        .when(cmd)
+        .then_expect_error(too_long("note", TEXT_CHARS_MAX + 1, TEXT_CHARS_MAX));
+}
+
+#[test]
+fn withdraw_item_refuses_a_bad_actor_id() {
+    let mut cmd = withdraw("撤回");
+    cmd.actor.id = String::new();
+    item_test()
+        .given(vec![filed()])
+        .when(cmd)
+        .then_expect_error(empty("actor.id"));
+}
+
+#[test]
+fn reopen_item_refuses_a_time_outside_the_supported_years() {
+    let mut cmd = reopen("r");
+    cmd.at = at("9001-01-01T09:00:00+08:00");
+    item_test()
+        .given(history_closed())
+        .when(cmd)
+        .then_expect_error(invalid(aggregates::validate::FieldError::YearOutOfRange {
+            field: "at".into(),
+            year: 9001,
+            year_min: aggregates::validate::AT_YEAR_MIN,
+            year_max: aggregates::validate::AT_YEAR_MAX,
+        }));
+}
