@@ -42,6 +42,11 @@ pub fn trials() -> Vec<Trial> {
         "settings_file_can_require_a_contact_before_the_answer",
         settings_file,
     ));
+    trials.extend(on_both(
+        "domain",
+        "a_year_without_a_holiday_notice_is_logged_once",
+        year_without_a_notice,
+    ));
     trials
 }
 
@@ -735,4 +740,37 @@ async fn settings_file(db: Fresh) {
     );
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("answer_months"));
+}
+
+async fn year_without_a_notice(db: Fresh) {
+    let filed = |id: &str, item: &str| {
+        cmd(
+            id,
+            "liaison-01",
+            "liaison",
+            "FileItem",
+            "2027-03-01T09:00:00+08:00",
+            json!({"item_id": item, "kind": "suggestion", "title": "建议", "body": "",
+                   "deputies": [{"id": "d-1", "name": "王芳"}]}),
+        )
+    };
+    let input = format!(
+        "{}\n{}\n",
+        filed("y-1", "2027-S-001"),
+        filed("y-2", "2027-S-002")
+    );
+    let output = huiyin(&db, &["exec", "-"], &input);
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr
+            .matches("no State Council holiday notice for 2027")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    // Weekends only: filed Monday 2027-03-01, seven working days later is Wednesday 2027-03-10.
+    let records = db.store.read_stream("item/2027-S-001").await.expect("read");
+    let data = records[0].record().expect("record").data;
+    assert_eq!(data["triage_due"], "2027-03-10");
 }

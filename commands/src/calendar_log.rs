@@ -14,20 +14,25 @@ use jiff::civil::Date;
 static WARNED_YEARS: Mutex<BTreeSet<i16>> = Mutex::new(BTreeSet::new());
 
 /// Warns once per year and process about each year from `today` to the latest of `due_dates`
-/// that the calendar does not cover.
-pub(crate) fn warn_uncovered(rules: &Rules, today: Date, due_dates: impl Iterator<Item = Date>) {
+/// that the calendar does not cover; returns the years it warned about just now.
+pub(crate) fn warn_uncovered(
+    rules: &Rules,
+    today: Date,
+    due_dates: impl Iterator<Item = Date>,
+) -> Vec<i16> {
     let Some(latest) = due_dates.max() else {
-        return;
+        return Vec::new();
     };
     let calendar = &rules.deadlines.calendar;
     let uncovered = calendar.years_not_covered(today.min(latest), latest.max(today));
     if uncovered.is_empty() {
-        return;
+        return Vec::new();
     }
     // A poisoned lock only means another thread panicked while warning; the set is still fine.
     let mut warned = WARNED_YEARS
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut warned_now = Vec::new();
     for year in uncovered {
         if warned.insert(year) {
             tracing::warn!(
@@ -35,6 +40,27 @@ pub(crate) fn warn_uncovered(rules: &Rules, today: Date, due_dates: impl Iterato
                 "no State Council holiday notice for {year} in the calendar: due dates in {year} \
                  count weekends only (add calendar/{year}.toml or [calendar] files in huiyin.toml)"
             );
+            warned_now.push(year);
         }
+    }
+    warned_now
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::civil::date;
+
+    use super::*;
+
+    #[test]
+    fn each_uncovered_year_is_warned_about_once_per_process() {
+        let rules = Rules::default();
+        let first = warn_uncovered(&rules, date(2040, 11, 2), [date(2041, 2, 4)].into_iter());
+        assert_eq!(first, vec![2040, 2041]);
+        let again = warn_uncovered(&rules, date(2040, 12, 1), [date(2041, 1, 4)].into_iter());
+        assert!(again.is_empty());
+        let covered = warn_uncovered(&rules, date(2024, 3, 1), [date(2024, 6, 5)].into_iter());
+        assert!(covered.is_empty());
+        assert!(warn_uncovered(&rules, date(2042, 1, 1), std::iter::empty()).is_empty());
     }
 }
