@@ -111,10 +111,7 @@ impl Ledger {
                 let action: ItemAction = parse_action(submitted)?;
                 let id = action.item_id().to_owned();
                 let envelope = self.envelope(submitted, command_id, rule, &id, actor, at)?;
-                match self.earlier(&envelope.meta).await? {
-                    Some(earlier) => Ok(earlier),
-                    None => self.run_item(envelope, action).await,
-                }
+                self.run_item(envelope, action).await
             }
             StreamKind::Follow => {
                 let action: FollowAction = parse_action(submitted)?;
@@ -182,6 +179,9 @@ impl Ledger {
         envelope: Envelope,
         action: ItemAction,
     ) -> Result<CommandOutcome, CommandError> {
+        if let Some(earlier) = self.earlier(&envelope.meta).await? {
+            return Ok(earlier);
+        }
         let mut attempt = 0;
         loop {
             attempt += 1;
