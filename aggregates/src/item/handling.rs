@@ -184,7 +184,8 @@ impl Context<'_> {
         }])
     }
 
-    /// `until` is after the due date in force, a working day, and within the limit.
+    /// `until` is after the due date in force, within the limit, and a working day (in that
+    /// order, so that a clerk told of the next working day is never then told it is too late).
     fn check_extension_until(
         &self,
         assignment: &Assignment,
@@ -199,13 +200,6 @@ impl Context<'_> {
                 due: self.item.due,
             });
         }
-        if !deadlines.calendar.is_working_day(until) {
-            return Err(ItemError::ExtensionOnDayOff {
-                item_id: self.item_id().to_owned(),
-                until,
-                next_working_day: deadlines.calendar.on_or_after_working_day(until),
-            });
-        }
         let until_max = deadlines.extension_due_max(assignment.assigned_on);
         if until > until_max {
             return Err(ItemError::ExtensionBeyondLimit {
@@ -213,6 +207,13 @@ impl Context<'_> {
                 until,
                 until_max,
                 months_max: deadlines.extension_months_max,
+            });
+        }
+        if !deadlines.calendar.is_working_day(until) {
+            return Err(ItemError::ExtensionOnDayOff {
+                item_id: self.item_id().to_owned(),
+                until,
+                next_working_day: deadlines.calendar.on_or_after_working_day(until),
             });
         }
         Ok(())

@@ -192,3 +192,17 @@ fn decide_extension_is_followed_by_another_request_if_needed() {
     };
     assert_eq!((*due, *until), (UNTIL, date(2024, 8, 1)));
 }
+
+#[test]
+fn request_extension_to_a_day_off_past_the_limit_is_told_the_limit_first() {
+    // Saturday 2024-09-07 is both a day off and past 2024-09-05: the limit is what matters.
+    item_test()
+        .given(history_assigned())
+        .when(request_extension(date(2024, 9, 7)))
+        .then_expect_error(ItemError::ExtensionBeyondLimit {
+            item_id: ITEM.into(),
+            until: date(2024, 9, 7),
+            until_max: date(2024, 9, 5),
+            months_max: 6,
+        });
+}
