@@ -545,3 +545,129 @@ fn a_directed_sequence_reaches_closing_so_the_invariant_is_exercised() {
         .for_each(|step| step.role_pick = 0);
     check_sequence(date(2024, 3, 1), false, steps_with_leader).expect("invariants hold");
 }
+
+mod follows {
+    //! Random command sequences against a case follow: refusals emit and change nothing,
+    //! replay rebuilds the state, the running total is the sum of the recoveries, and nothing
+    //! but evaluations follows the end.
+
+    use aggregates::actor::{Actor, Role};
+    use aggregates::command::Command;
+    use aggregates::follow::{
+        EndCaseFollow, EnforcementActionKind, Follow, FollowAction, FollowEvent, FollowOutcome,
+        PersonRef, RecordEnforcementAction, RecordFollowEvaluation, RecordMediation,
+        RecordRecovery, StartCaseFollow,
+    };
+    use aggregates::item::Rating;
+    use aggregates::rules::Rules;
+    use cqrs_es::event_sink::EventSink;
+    use cqrs_es::Aggregate;
+    use proptest::prelude::*;
+
+    use super::run_now;
+
+    const FOLLOW: &str = "2024-F-001";
+
+    fn action(pick: u8, amount: &str) -> FollowAction {
+        let id = || FOLLOW.to_owned();
+        match pick % 6 {
+            0 => FollowAction::StartCaseFollow(StartCaseFollow {
+                follow_id: id(),
+                case_no: "(2024)执1号".into(),
+                deputy: PersonRef {
+                    id: "d-1".into(),
+                    name: "王芳".into(),
+                },
+                judge: PersonRef {
+                    id: "j-1".into(),
+                    name: "李法官".into(),
+                },
+            }),
+            1 => FollowAction::RecordEnforcementAction(RecordEnforcementAction {
+                follow_id: id(),
+                kind: EnforcementActionKind::Seizure,
+                summary: "查封".into(),
+                deputy_present: pick % 2 == 0,
+            }),
+            2 => FollowAction::RecordMediation(RecordMediation {
+                follow_id: id(),
+                settled: pick % 2 == 0,
+                summary: "调解".into(),
+            }),
+            3 => FollowAction::RecordRecovery(RecordRecovery {
+                follow_id: id(),
+                amount: amount.to_owned(),
+                summary: "执行款".into(),
+            }),
+            4 => FollowAction::RecordFollowEvaluation(RecordFollowEvaluation {
+                follow_id: id(),
+                rating: Rating::Satisfied,
+                comment: String::new(),
+            }),
+            _ => FollowAction::EndCaseFollow(EndCaseFollow {
+                follow_id: id(),
+                outcome: FollowOutcome::Enforced,
+                summary: "结束".into(),
+            }),
+        }
+    }
+
+    fn amount() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (1..100_000_000u64).prop_map(|fen| format!("{}.{:02}", fen / 100, fen % 100)),
+            Just("-1".to_owned()),
+            Just("1.234".to_owned()),
+            Just("100000000000".to_owned()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_follow_sequences_keep_the_follow_invariants(
+            steps in prop::collection::vec((0..6u8, amount(), 0..7usize), 1..40),
+        ) {
+            let rules = Rules::default();
+            let mut follow = Follow::default();
+            let mut history: Vec<FollowEvent> = Vec::new();
+            let mut recovered_fen: u64 = 0;
+            for (pick, amount, role) in steps {
+                let command = Command {
+                    actor: Actor { id: "d-1".into(), role: Role::ALL[role] },
+                    at: "2024-04-10T10:00:00+08:00".parse().expect("a time"),
+                    action: action(pick, &amount),
+                };
+                let ended_before = follow.ended() == Some(true);
+                let before = follow.clone();
+                let sink = EventSink::default();
+                let handled = run_now(follow.handle(command, &rules, &sink));
+                let emitted = run_now(sink.collect());
+                match handled {
+                    Err(_) => {
+                        prop_assert!(emitted.is_empty());
+                        prop_assert_eq!(&follow, &before);
+                    }
+                    Ok(()) => {
+                        for event in &emitted {
+                            if ended_before {
+                                let evaluation = matches!(event, FollowEvent::FollowEvaluated { .. });
+                                prop_assert!(evaluation, "{event:?} after the end");
+                            }
+                            if let FollowEvent::RecoveryRecorded { amount, recovered_total, .. } = event {
+                                recovered_fen += amount.fen();
+                                prop_assert_eq!(recovered_total.fen(), recovered_fen);
+                            }
+                        }
+                        history.extend(emitted);
+                    }
+                }
+                let mut replayed = Follow::default();
+                for event in &history {
+                    replayed.apply(event.clone());
+                }
+                prop_assert_eq!(&replayed, &follow);
+            }
+        }
+    }
+}
