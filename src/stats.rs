@@ -157,18 +157,58 @@ fn figures_table(figures: &Figures) -> String {
     for (unit, item) in &figures.by_lead_unit {
         add(format!("承办 {unit}"), item);
     }
+    let mut others = Table::new();
+    others
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_header(["跟案与联络 follows and engagements", "value 值"]);
+    for [name, value] in other_lines(figures) {
+        others.add_row([name, value]);
+    }
     let scope = figures
         .year
         .map(|year| format!("{year}年"))
         .unwrap_or_else(|| "全部年度 all years".to_owned());
     format!(
-        "统计 figures · {scope} · as of position {} at {}\n{table}\n{groups}",
+        "统计 figures · {scope} · as of position {} at {}\n{table}\n{groups}\n{others}",
         figures
             .as_of_position
             .map(|p| p.to_string())
             .unwrap_or_else(|| "(empty log)".to_owned()),
         figures.now,
     )
+}
+
+/// The follows, engagements and people figures as name–value lines.
+pub(crate) fn other_lines(figures: &Figures) -> Vec<[String; 2]> {
+    let follows = &figures.follows;
+    let mut lines = vec![
+        ["跟案 case follows".to_owned(), follows.total.to_string()],
+        ["已结束 ended".to_owned(), follows.ended.to_string()],
+        [
+            "执行措施 enforcement actions".to_owned(),
+            follows.actions.to_string(),
+        ],
+        [
+            "代表见证 witnessed actions".to_owned(),
+            follows.witnessed_actions.to_string(),
+        ],
+        ["调解 mediations".to_owned(), follows.mediations.to_string()],
+        [
+            "调解成功 settled mediations".to_owned(),
+            follows.settled_mediations.to_string(),
+        ],
+        [
+            "执行到位金额（元）recovered yuan".to_owned(),
+            follows.recovered_yuan.clone(),
+        ],
+    ];
+    for (kind, n) in &figures.engagements {
+        lines.push([format!("联络活动 engagement {kind}"), n.to_string()]);
+    }
+    for (kind, n) in &figures.people {
+        lines.push([format!("人员 people {kind}"), n.to_string()]);
+    }
+    lines
 }
 
 fn figures_csv(figures: &Figures) -> anyhow::Result<String> {
@@ -189,6 +229,9 @@ fn figures_csv(figures: &Figures) -> anyhow::Result<String> {
     }
     for (unit, item) in &figures.by_lead_unit {
         write(&format!("lead unit {unit}"), item)?;
+    }
+    for [figure, value] in other_lines(figures) {
+        writer.write_record(["follows and engagements", &figure, &value, "", ""])?;
     }
     Ok(String::from_utf8(writer.into_inner()?)?)
 }

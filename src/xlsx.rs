@@ -48,6 +48,9 @@ pub(crate) fn write_figures(figures: &Figures, out: &Path) -> anyhow::Result<()>
     let sheet = workbook.add_worksheet().set_name("统计")?;
     header(sheet, &columns)?;
     rows(sheet, figure_lines(&figures.items))?;
+    let sheet = workbook.add_worksheet().set_name("跟案与联络")?;
+    header(sheet, &["指标 figure", "值 value"])?;
+    rows(sheet, crate::stats::other_lines(figures))?;
     for (year, item) in &figures.by_year {
         let sheet = workbook.add_worksheet().set_name(format!("{year}年"))?;
         header(sheet, &columns)?;

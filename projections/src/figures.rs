@@ -16,7 +16,11 @@
 
 use std::collections::BTreeMap;
 
+use aggregates::engagement::EngagementEvent;
+use aggregates::follow::FollowEvent;
 use aggregates::item::ItemEvent;
+use aggregates::money::Yuan;
+use aggregates::person::PersonEvent;
 use infra::record::Record;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
@@ -29,6 +33,51 @@ use crate::{item_event_of, FoldError, Projection};
 pub enum Facts {
     /// An item.
     Item(ItemFacts),
+    /// A case follow (一人一案).
+    Follow(FollowFacts),
+    /// An engagement (visit, inspection, forum…).
+    Engagement(EngagementFacts),
+    /// A registered person.
+    Person(PersonFacts),
+}
+
+/// The facts of one case follow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowFacts {
+    /// The follow's id.
+    pub follow_id: String,
+    /// The local date it started.
+    pub started_on: Date,
+    /// Enforcement actions recorded.
+    pub actions: u64,
+    /// Of which the deputy was present (witnessed).
+    pub witnessed_actions: u64,
+    /// Mediations recorded.
+    pub mediations: u64,
+    /// Of which settled.
+    pub settled_mediations: u64,
+    /// Amount recovered, in fen.
+    pub recovered_fen: u64,
+    /// Whether it has ended.
+    pub ended: bool,
+}
+
+/// The facts of one engagement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngagementFacts {
+    /// Its kind (`visit`, `inspection`, …).
+    pub kind: String,
+    /// When it was held.
+    pub held_on: Date,
+    /// How many deputies took part.
+    pub deputies: u64,
+}
+
+/// The facts of one registered person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonFacts {
+    /// Their kind (`deputy`, `supervisor`, `liaison_officer`, `staff`).
+    pub kind: String,
 }
 
 /// The facts of one item.
@@ -86,39 +135,114 @@ impl Projection for FiguresProjection {
     type Row = Facts;
 
     fn key(record: &Record) -> Option<String> {
-        record
-            .stream
-            .starts_with("item/")
-            .then(|| record.stream.clone())
+        let kind = record.stream.split_once('/')?.0;
+        matches!(kind, "item" | "follow" | "engagement" | "person").then(|| record.stream.clone())
     }
 
     fn apply(row: Option<Facts>, record: &Record) -> Result<Option<Facts>, FoldError> {
-        let event = item_event_of(record)?;
-        if let ItemEvent::ItemFiled { item_id, kind, .. } = &event {
-            let filed_on = local_date_of(&record.at).ok_or_else(|| FoldError {
-                position: record.position,
-                event_type: record.event_type.clone(),
-                reason: format!("`at` {:?} is not an RFC 3339 time", record.at),
-            })?;
-            return Ok(Some(Facts::Item(ItemFacts {
-                item_id: item_id.clone(),
-                kind: label(kind),
-                filed_on,
-                status: "filed".to_owned(),
-                lead_unit: None,
-                leader: None,
-                rounds: Vec::new(),
-                extensions: 0,
-                commitments_made: 0,
-                commitments_kept: 0,
-                ever_unsatisfied: false,
-            })));
+        match record.stream.split_once('/').map(|(kind, _)| kind) {
+            Some("item") => apply_item_record(row, record),
+            Some("follow") => Ok(apply_follow(row, decode(record)?)),
+            Some("engagement") => {
+                let EngagementEvent::EngagementRecorded {
+                    kind,
+                    deputies,
+                    held_on,
+                    ..
+                } = decode(record)?;
+                Ok(Some(Facts::Engagement(EngagementFacts {
+                    kind: label(&kind),
+                    held_on,
+                    deputies: deputies.len() as u64,
+                })))
+            }
+            Some("person") => Ok(match decode(record)? {
+                PersonEvent::PersonRegistered { kind, .. } => {
+                    Some(Facts::Person(PersonFacts { kind: label(&kind) }))
+                }
+                PersonEvent::AccessGranted { .. } | PersonEvent::AccessRevoked { .. } => row,
+            }),
+            _ => Ok(row),
         }
-        Ok(row.map(|Facts::Item(mut facts)| {
-            apply_to_item(&mut facts, event);
-            Facts::Item(facts)
-        }))
     }
+}
+
+/// Decodes a record into the event enum of its stream's kind.
+fn decode<E: serde::de::DeserializeOwned>(record: &Record) -> Result<E, FoldError> {
+    serde_json::from_value(serde_json::json!({"type": record.event_type, "data": record.data}))
+        .map_err(|error| FoldError {
+            position: record.position,
+            event_type: record.event_type.clone(),
+            reason: error.to_string(),
+        })
+}
+
+fn apply_item_record(row: Option<Facts>, record: &Record) -> Result<Option<Facts>, FoldError> {
+    let event = item_event_of(record)?;
+    if let ItemEvent::ItemFiled { item_id, kind, .. } = &event {
+        let filed_on = local_date_of(&record.at).ok_or_else(|| FoldError {
+            position: record.position,
+            event_type: record.event_type.clone(),
+            reason: format!("`at` {:?} is not an RFC 3339 time", record.at),
+        })?;
+        return Ok(Some(Facts::Item(ItemFacts {
+            item_id: item_id.clone(),
+            kind: label(kind),
+            filed_on,
+            status: "filed".to_owned(),
+            lead_unit: None,
+            leader: None,
+            rounds: Vec::new(),
+            extensions: 0,
+            commitments_made: 0,
+            commitments_kept: 0,
+            ever_unsatisfied: false,
+        })));
+    }
+    Ok(match row {
+        Some(Facts::Item(mut facts)) => {
+            apply_to_item(&mut facts, event);
+            Some(Facts::Item(facts))
+        }
+        other => other,
+    })
+}
+
+fn apply_follow(row: Option<Facts>, event: FollowEvent) -> Option<Facts> {
+    if let FollowEvent::CaseFollowStarted {
+        follow_id,
+        started_on,
+        ..
+    } = &event
+    {
+        return Some(Facts::Follow(FollowFacts {
+            follow_id: follow_id.clone(),
+            started_on: *started_on,
+            actions: 0,
+            witnessed_actions: 0,
+            mediations: 0,
+            settled_mediations: 0,
+            recovered_fen: 0,
+            ended: false,
+        }));
+    }
+    let Some(Facts::Follow(mut facts)) = row else {
+        return row;
+    };
+    match event {
+        FollowEvent::CaseFollowStarted { .. } | FollowEvent::FollowEvaluated { .. } => {}
+        FollowEvent::EnforcementActionRecorded { deputy_present, .. } => {
+            facts.actions += 1;
+            facts.witnessed_actions += u64::from(deputy_present);
+        }
+        FollowEvent::MediationRecorded { settled, .. } => {
+            facts.mediations += 1;
+            facts.settled_mediations += u64::from(settled);
+        }
+        FollowEvent::RecoveryRecorded { amount, .. } => facts.recovered_fen += amount.fen(),
+        FollowEvent::CaseFollowEnded { .. } => facts.ended = true,
+    }
+    Some(Facts::Follow(facts))
 }
 
 /// The local date a command's `at` names, in the offset it was written with.
@@ -486,6 +610,64 @@ pub struct Figures {
     pub by_leader: BTreeMap<String, ItemFigures>,
     /// Per lead unit.
     pub by_lead_unit: BTreeMap<String, ItemFigures>,
+    /// Case follows started in the period.
+    pub follows: FollowFigures,
+    /// Engagements held in the period, per kind.
+    pub engagements: BTreeMap<String, u64>,
+    /// Registered people per kind (whatever the period).
+    pub people: BTreeMap<String, u64>,
+}
+
+/// The figures of case follows (一人一案).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FollowFigures {
+    /// Follows started.
+    pub total: u64,
+    /// Of which ended.
+    pub ended: u64,
+    /// Enforcement actions recorded.
+    pub actions: u64,
+    /// Of which a deputy witnessed.
+    pub witnessed_actions: u64,
+    /// Mediations.
+    pub mediations: u64,
+    /// Of which settled.
+    pub settled_mediations: u64,
+    /// Amount recovered, a decimal string in yuan.
+    pub recovered_yuan: String,
+}
+
+impl FollowFigures {
+    fn of<'a>(follows: impl IntoIterator<Item = &'a FollowFacts>) -> Self {
+        let mut figures = FollowFigures {
+            total: 0,
+            ended: 0,
+            actions: 0,
+            witnessed_actions: 0,
+            mediations: 0,
+            settled_mediations: 0,
+            recovered_yuan: String::new(),
+        };
+        let mut recovered_fen: u64 = 0;
+        for follow in follows {
+            figures.total += 1;
+            figures.ended += u64::from(follow.ended);
+            figures.actions += follow.actions;
+            figures.witnessed_actions += follow.witnessed_actions;
+            figures.mediations += follow.mediations;
+            figures.settled_mediations += follow.settled_mediations;
+            recovered_fen = recovered_fen.saturating_add(follow.recovered_fen);
+        }
+        figures.recovered_yuan = yuan_text(recovered_fen);
+        figures
+    }
+}
+
+/// Formats fen as a decimal string in yuan with two decimals.
+fn yuan_text(fen: u64) -> String {
+    Yuan::from_fen(fen)
+        .map(|yuan| yuan.to_string())
+        .unwrap_or_else(|| format!("{}.{:02}", fen / 100, fen % 100))
 }
 
 impl Figures {
@@ -497,11 +679,22 @@ impl Figures {
         now: String,
         year: Option<i16>,
     ) -> Self {
-        let items: Vec<&ItemFacts> = facts
-            .into_iter()
-            .map(|Facts::Item(item)| item)
-            .filter(|item| year.is_none_or(|year| item.filed_on.year() == year))
-            .collect();
+        let in_year = |date: Date| year.is_none_or(|year| date.year() == year);
+        let mut items: Vec<&ItemFacts> = Vec::new();
+        let mut follows: Vec<&FollowFacts> = Vec::new();
+        let mut engagements: BTreeMap<String, u64> = BTreeMap::new();
+        let mut people: BTreeMap<String, u64> = BTreeMap::new();
+        for facts in facts {
+            match facts {
+                Facts::Item(item) if in_year(item.filed_on) => items.push(item),
+                Facts::Follow(follow) if in_year(follow.started_on) => follows.push(follow),
+                Facts::Engagement(engagement) if in_year(engagement.held_on) => {
+                    *engagements.entry(engagement.kind.clone()).or_default() += 1;
+                }
+                Facts::Person(person) => *people.entry(person.kind.clone()).or_default() += 1,
+                Facts::Item(_) | Facts::Follow(_) | Facts::Engagement(_) => {}
+            }
+        }
         let group = |key: &dyn Fn(&ItemFacts) -> Option<String>| {
             let mut groups: BTreeMap<String, Vec<&ItemFacts>> = BTreeMap::new();
             for item in &items {
@@ -529,6 +722,9 @@ impl Figures {
                 .collect(),
             by_leader: group(&|item| item.leader.clone()),
             by_lead_unit: group(&|item| item.lead_unit.clone()),
+            follows: FollowFigures::of(follows),
+            engagements,
+            people,
         }
     }
 }
