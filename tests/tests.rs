@@ -5,6 +5,7 @@
 #![allow(unreachable_pub)]
 
 mod e2e;
+mod merkle;
 mod raw;
 mod read_side;
 mod store;
@@ -19,5 +20,6 @@ fn main() {
     trials.extend(e2e::trials());
     trials.extend(read_side::trials());
     trials.extend(vectors::trials());
+    trials.extend(merkle::trials());
     libtest_mimic::run(&arguments, trials).exit();
 }

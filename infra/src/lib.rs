@@ -2,11 +2,13 @@
 //!
 //! - [`canonical`]: RFC 8785 canonical JSON, the only way a record becomes bytes.
 //! - [`record`]: the recorded event ([`record::Record`]), its leaf hash ([`record::Hash`]).
+//! - [`merkle`]: the RFC 6962 tree over the leaf hashes, its proofs and their verifiers.
 //! - [`store`]: the [`store::EventStore`] trait and its SQLite and PostgreSQL backends.
 //! - [`verify`]: re-hashing the log and checking every chain link.
 //! - [`views`]: where projections keep their rows and checkpoints ([`views::ViewStore`]).
 
 pub mod canonical;
+pub mod merkle;
 pub mod record;
 pub mod store;
 pub mod verify;

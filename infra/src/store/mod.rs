@@ -8,6 +8,8 @@
 //! - the stored bytes are the hashed bytes, and the log table refuses UPDATE and DELETE.
 
 mod postgres;
+mod proofs;
+mod rows;
 mod sqlite;
 
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use serde_json::Value;
 use std::future::Future;
 
 use crate::canonical::CanonicalError;
+use crate::merkle::{ConsistencyProof, InclusionProof, NodeId, ProofError, LEVEL_MAX};
 use crate::record::{format_recorded_at, seal, Hash, Record, SealedRecord};
 
 pub use postgres::PostgresStore;
@@ -31,6 +34,17 @@ pub const EVENTS_PER_APPEND_MAX: usize = 64;
 
 /// `read_all` fetches the log in pages of this many records, so memory stays bounded.
 pub const READ_PAGE_RECORDS: i64 = 1_000;
+
+/// One query reads at most this many Merkle nodes: a root and a proof together need fewer.
+pub const NODES_PER_QUERY_MAX: usize = 4 * u64::BITS as usize;
+
+/// Multi-row inserts carry at most this many rows per statement (SQLite allows 32,766 bound
+/// parameters; a record row binds 9).
+pub const ROWS_PER_INSERT_MAX: usize = 500;
+
+const _: () = assert!(ROWS_PER_INSERT_MAX * 9 < 32_766);
+const _: () = assert!(NODES_PER_QUERY_MAX * 2 < 32_766);
+const _: () = assert!(EVENTS_PER_APPEND_MAX <= ROWS_PER_INSERT_MAX);
 
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +161,37 @@ pub struct LedgerHead {
     pub head_hash: Hash,
 }
 
+/// A stored Merkle node: a complete perfect subtree and its hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredNode {
+    /// Which subtree.
+    pub id: NodeId,
+    /// Its stored hash.
+    pub hash: Hash,
+}
+
+/// An inclusion proof as the store answers it, with the leaf and the root it leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InclusionEvidence {
+    /// The proof.
+    pub proof: InclusionProof,
+    /// The leaf hash of the record at `proof.leaf_index`.
+    pub leaf_hash: Hash,
+    /// The root of the tree of `proof.tree_size` records.
+    pub root: Hash,
+}
+
+/// A consistency proof as the store answers it, with both roots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsistencyEvidence {
+    /// The proof.
+    pub proof: ConsistencyProof,
+    /// The root of the tree of `proof.size1` records.
+    pub root1: Hash,
+    /// The root of the tree of `proof.size2` records.
+    pub root2: Hash,
+}
+
 /// Why the store refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -180,6 +225,10 @@ pub enum StoreError {
     /// The database failed or could not be reached.
     #[error("database: {0}")]
     Database(String),
+    /// A root or proof was asked for that cannot exist (a size beyond the log, a leaf index
+    /// beyond the size, a consistency proof from size 0).
+    #[error("{0}")]
+    Proof(#[from] ProofError),
     /// Schema migration failed.
     #[error("schema migration: {0}")]
     Migration(String),
@@ -241,6 +290,50 @@ pub trait EventStore: Send + Sync {
     /// tree size then. Appends in this process wake it at once (and on PostgreSQL, appends in any
     /// process, through LISTEN/NOTIFY); otherwise it looks again when the timeout ends.
     async fn wait_for_growth(&self, tree_size: u64, timeout: Duration) -> Result<u64, StoreError>;
+
+    /// The stored hashes of complete perfect subtrees, in the order of `ids` (at most
+    /// [`NODES_PER_QUERY_MAX`]).
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when a node the tree must hold is missing or malformed.
+    async fn merkle_nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError>;
+
+    /// Every stored Merkle node in the order appends create them (by `leaf_end`, then level),
+    /// fetched page by page.
+    fn read_merkle_nodes(&self) -> BoxStream<'_, Result<StoredNode, StoreError>>;
+
+    /// The RFC 6962 root of the first `tree_size` records, from at most `log2(tree_size) + 1`
+    /// stored nodes.
+    ///
+    /// # Errors
+    /// [`StoreError::Proof`] when `tree_size` is beyond the log.
+    async fn root(&self, tree_size: u64) -> Result<Hash, StoreError> {
+        proofs::root(self, tree_size).await
+    }
+
+    /// The inclusion proof of the record at `leaf_index` in the tree of `tree_size` records.
+    ///
+    /// # Errors
+    /// [`StoreError::Proof`] when the index or size is out of range.
+    async fn prove_inclusion(
+        &self,
+        leaf_index: u64,
+        tree_size: u64,
+    ) -> Result<InclusionEvidence, StoreError> {
+        proofs::prove_inclusion(self, leaf_index, tree_size).await
+    }
+
+    /// The consistency proof from the tree of `size1` records to the tree of `size2`.
+    ///
+    /// # Errors
+    /// [`StoreError::Proof`] when `size1` is 0, above `size2`, or `size2` is beyond the log.
+    async fn prove_consistency(
+        &self,
+        size1: u64,
+        size2: u64,
+    ) -> Result<ConsistencyEvidence, StoreError> {
+        proofs::prove_consistency(self, size1, size2).await
+    }
 }
 
 /// The ledger's two stores, sharing one connection pool.
@@ -386,6 +479,82 @@ pub(crate) fn stored_record(row: RecordRow) -> Result<StoredRecord, StoreError> 
         prev: column_hash(&prev, position, "prev")?,
         canonical,
     })
+}
+
+/// A Merkle node's columns as both backends read them: level, node_index, leaf_end, hash.
+pub(crate) type NodeRow = (i64, i64, i64, Vec<u8>);
+
+/// Turns a row into a [`StoredNode`], refusing rows that cannot be a node.
+pub(crate) fn stored_node(row: NodeRow) -> Result<StoredNode, StoreError> {
+    let (level, node_index, leaf_end, hash) = row;
+    let corrupt = |reason: String| StoreError::Corrupt {
+        position: leaf_end.saturating_sub(1),
+        reason,
+    };
+    let level = u32::try_from(level)
+        .ok()
+        .filter(|level| *level <= LEVEL_MAX)
+        .ok_or_else(|| corrupt(format!("Merkle node level {level} is out of range")))?;
+    let index = u64::try_from(node_index)
+        .ok()
+        .filter(|index| *index < u64::MAX >> level)
+        .ok_or_else(|| corrupt(format!("Merkle node index {node_index} is out of range")))?;
+    let id = NodeId::new(level, index);
+    if u64::try_from(leaf_end) != Ok(id.leaf_end()) {
+        return Err(corrupt(format!(
+            "Merkle node ({level}, {index}) says it ends at leaf {leaf_end}"
+        )));
+    }
+    let hash = Hash::from_slice(&hash).map_err(|_| {
+        corrupt(format!(
+            "Merkle node ({level}, {index}) hash is {} bytes, not 32",
+            hash.len()
+        ))
+    })?;
+    Ok(StoredNode { id, hash })
+}
+
+/// Puts fetched node rows in the order of `ids`; a missing node means the tree was damaged.
+pub(crate) fn node_hashes(ids: &[NodeId], rows: Vec<NodeRow>) -> Result<Vec<Hash>, StoreError> {
+    let found = rows
+        .into_iter()
+        .map(|row| stored_node(row).map(|node| (node.id, node.hash)))
+        .collect::<Result<std::collections::HashMap<NodeId, Hash>, StoreError>>()?;
+    ids.iter()
+        .map(|id| {
+            found.get(id).copied().ok_or_else(|| StoreError::Corrupt {
+                position: to_i64(id.leaf_end() - 1),
+                reason: format!("Merkle node ({}, {}) is missing", id.level(), id.index()),
+            })
+        })
+        .collect()
+}
+
+/// Streams the Merkle nodes page by page in the order appends create them.
+pub(crate) fn paged_nodes<'a, F, Fut>(
+    fetch_page: F,
+) -> BoxStream<'a, Result<StoredNode, StoreError>>
+where
+    F: Fn((i64, i64)) -> Fut + Send + 'a,
+    Fut: Future<Output = Result<Vec<StoredNode>, StoreError>> + Send + 'a,
+{
+    let pages = stream::try_unfold(
+        (Some((0_i64, -1_i64)), fetch_page),
+        |(after, fetch_page)| async move {
+            let Some(after) = after else {
+                return Ok::<_, StoreError>(None);
+            };
+            let nodes = fetch_page(after).await?;
+            let full = nodes.len() as i64 == READ_PAGE_RECORDS;
+            let following = nodes
+                .last()
+                .filter(|_| full)
+                .map(|node| (to_i64(node.id.leaf_end()), i64::from(node.id.level())));
+            let page: Vec<Result<StoredNode, StoreError>> = nodes.into_iter().map(Ok).collect();
+            Ok(Some((stream::iter(page), (following, fetch_page))))
+        },
+    );
+    pages.try_flatten().boxed()
 }
 
 /// Rebuilds the outcome of an earlier append from the rows it wrote.

@@ -8,12 +8,20 @@ use futures::stream::BoxStream;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
+use crate::merkle::NodeId;
+use crate::record::Hash;
+
 use super::{
-    column_hash, column_u64, conflict, fresh_outcome, is_unique_violation, paged, receipt,
-    replay_or_duplicate, seal_append, stored_record, to_i64, wait_until_grown, AppendOutcome,
-    AppendRequest, Backend, CommandReceipt, EventStore, Growth, LedgerHead, LockedHead, RecordRow,
-    StoreError, StoredRecord, READ_PAGE_RECORDS, RECORD_COLUMNS,
+    column_hash, column_u64, conflict, fresh_outcome, is_unique_violation, paged, paged_nodes,
+    receipt, replay_or_duplicate, seal_append, stored_record, to_i64, wait_until_grown,
+    AppendOutcome, AppendRequest, Backend, CommandReceipt, EventStore, Growth, LedgerHead,
+    LockedHead, RecordRow, StoreError, StoredNode, StoredRecord, READ_PAGE_RECORDS, RECORD_COLUMNS,
 };
+
+/// The SQL shared with the other backend, for Postgres.
+mod rows {
+    super::super::rows::backend_rows!(sqlx::Postgres, sqlx::PgConnection);
+}
 
 const CONNECTIONS_MAX: u32 = 16;
 /// The NOTIFY channel on which every append announces the new tree size is this prefix and the
@@ -170,6 +178,8 @@ impl EventStore for PostgresStore {
             Err(error) if is_unique_violation(&error) => return Err(conflict(&request, actual)),
             other => other?,
         };
+        let leaves: Vec<Hash> = sealed.iter().map(|record| record.hash).collect();
+        rows::extend_tree(&mut tx, head.tree_size, &leaves).await?;
         let last = sealed.last().expect("an append has at least one record");
         sqlx::query("INSERT INTO commands (command_id, request_hash, stream, first_position, event_count) VALUES ($1, $2, $3, $4, $5)")
             .bind(&request.command.command_id)
@@ -222,6 +232,18 @@ impl EventStore for PostgresStore {
             .fetch_all(&self.pool)
             .await?;
             Ok(rows)
+        })
+    }
+
+    async fn merkle_nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        rows::fetch_nodes(&mut connection, ids).await
+    }
+
+    fn read_merkle_nodes(&self) -> BoxStream<'_, Result<StoredNode, StoreError>> {
+        paged_nodes(move |after| async move {
+            let mut connection = self.pool.acquire().await?;
+            rows::nodes_page(&mut connection, after, READ_PAGE_RECORDS).await
         })
     }
 

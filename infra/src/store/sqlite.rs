@@ -8,15 +8,23 @@ use futures::stream::BoxStream;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
+use crate::merkle::NodeId;
+use crate::record::Hash;
+
 use super::{
-    conflict, fresh_outcome, is_unique_violation, paged, receipt, replay_or_duplicate, seal_append,
-    stored_record, to_i64, wait_until_grown, AppendOutcome, AppendRequest, Backend, CommandReceipt,
-    EventStore, Growth, LedgerHead, LockedHead, RecordRow, StoreError, StoredRecord,
-    READ_PAGE_RECORDS, RECORD_COLUMNS,
+    conflict, fresh_outcome, is_unique_violation, paged, paged_nodes, receipt, replay_or_duplicate,
+    seal_append, stored_record, to_i64, wait_until_grown, AppendOutcome, AppendRequest, Backend,
+    CommandReceipt, EventStore, Growth, LedgerHead, LockedHead, RecordRow, StoreError, StoredNode,
+    StoredRecord, READ_PAGE_RECORDS, RECORD_COLUMNS,
 };
 
 /// How long a writer waits for another writer's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// The SQL shared with the other backend, for Sqlite.
+mod rows {
+    super::super::rows::backend_rows!(sqlx::Sqlite, sqlx::SqliteConnection);
+}
+
 const CONNECTIONS_MAX: u32 = 8;
 
 /// The SQLite event store.
@@ -129,6 +137,8 @@ impl EventStore for SqliteStore {
             Err(error) if is_unique_violation(&error) => return Err(conflict(&request, actual)),
             other => other?,
         };
+        let leaves: Vec<Hash> = sealed.iter().map(|record| record.hash).collect();
+        rows::extend_tree(&mut tx, head.tree_size, &leaves).await?;
         let last = sealed.last().expect("an append has at least one record");
         sqlx::query("INSERT INTO commands (command_id, request_hash, stream, first_position, event_count) VALUES (?, ?, ?, ?, ?)")
             .bind(&request.command.command_id)
@@ -178,6 +188,18 @@ impl EventStore for SqliteStore {
             .fetch_all(&self.pool)
             .await?;
             Ok(rows)
+        })
+    }
+
+    async fn merkle_nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        rows::fetch_nodes(&mut connection, ids).await
+    }
+
+    fn read_merkle_nodes(&self) -> BoxStream<'_, Result<StoredNode, StoreError>> {
+        paged_nodes(move |after| async move {
+            let mut connection = self.pool.acquire().await?;
+            rows::nodes_page(&mut connection, after, READ_PAGE_RECORDS).await
         })
     }
 
