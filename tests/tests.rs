@@ -20,6 +20,7 @@ fn main() {
     trials.extend(e2e::trials());
     trials.extend(read_side::trials());
     trials.extend(vectors::trials());
+    trials.extend(vectors::note_trials());
     trials.extend(merkle::trials());
     libtest_mimic::run(&arguments, trials).exit();
 }
