@@ -21,8 +21,10 @@ use serde_json::Value;
 use std::future::Future;
 
 use crate::canonical::CanonicalError;
+use crate::export::{ExportReader, ExportedCommand, RestoreError};
 use crate::merkle::{ConsistencyProof, InclusionProof, NodeId, ProofError, LEVEL_MAX};
 use crate::record::{format_recorded_at, seal, Hash, Record, SealedRecord};
+use crate::verify::{VerifiedLog, VerifyOptions};
 
 pub use postgres::PostgresStore;
 
@@ -192,6 +194,63 @@ pub struct ConsistencyEvidence {
     pub root2: Hash,
 }
 
+/// A checkpoint as stored: the signed note, the columns that repeat it, and the witnesses'
+/// cosignature lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// 1, 2, 3… in signing order.
+    pub checkpoint_id: u64,
+    /// The tree size column.
+    pub tree_size: u64,
+    /// The root column.
+    pub root: Hash,
+    /// The signed note as the ledger signed it.
+    pub note: String,
+    /// When it was stored (server clock).
+    pub recorded_at: String,
+    /// Cosignature lines, each ending in a newline.
+    pub cosignatures: Vec<String>,
+}
+
+impl StoredCheckpoint {
+    /// The note with every cosignature line appended: what a witness-aware verifier reads.
+    pub fn cosigned_note(&self) -> String {
+        let mut note = self.note.clone();
+        for line in &self.cosignatures {
+            note.push_str(line);
+        }
+        note
+    }
+}
+
+/// A checkpoint to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCheckpoint {
+    /// One more than the id of the checkpoint it was checked against (1 for the first).
+    pub checkpoint_id: u64,
+    /// The tree size it signs.
+    pub tree_size: u64,
+    /// The root it signs.
+    pub root: Hash,
+    /// The signed note text.
+    pub note: String,
+}
+
+/// A witness's cosignature to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCosignature {
+    /// The checkpoint cosigned.
+    pub checkpoint_id: u64,
+    /// The witness key's name.
+    pub witness: String,
+    /// The witness key's ID.
+    pub key_id: u32,
+    /// The cosignature's timestamp, POSIX seconds.
+    pub cosigned_at: u64,
+    /// The signature line, with its newline.
+    pub line: String,
+}
+
 /// Why the store refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -229,6 +288,9 @@ pub enum StoreError {
     /// beyond the size, a consistency proof from size 0).
     #[error("{0}")]
     Proof(#[from] ProofError),
+    /// Another checkpoint was stored while this one was being signed; sign again.
+    #[error("another checkpoint was signed at the same time; run checkpoint again")]
+    CheckpointRace,
     /// Schema migration failed.
     #[error("schema migration: {0}")]
     Migration(String),
@@ -301,6 +363,45 @@ pub trait EventStore: Send + Sync {
     /// Every stored Merkle node in the order appends create them (by `leaf_end`, then level),
     /// fetched page by page.
     fn read_merkle_nodes(&self) -> BoxStream<'_, Result<StoredNode, StoreError>>;
+
+    /// The last checkpoint signed, with its cosignatures.
+    async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError>;
+
+    /// Stores a signed checkpoint; returns it as stored.
+    ///
+    /// # Errors
+    /// [`StoreError::CheckpointRace`] when `checkpoint_id` was taken meanwhile.
+    async fn add_checkpoint(
+        &self,
+        checkpoint: NewCheckpoint,
+    ) -> Result<StoredCheckpoint, StoreError>;
+
+    /// Every checkpoint with its cosignatures, by tree size, page by page.
+    fn read_checkpoints(&self) -> BoxStream<'_, Result<StoredCheckpoint, StoreError>>;
+
+    /// Stores a witness's cosignature; false when that witness had already cosigned it.
+    async fn add_cosignature(&self, cosignature: NewCosignature) -> Result<bool, StoreError>;
+
+    /// The largest checkpoint the witness (key name and key ID) has cosigned.
+    async fn latest_cosigned_by(
+        &self,
+        witness: &str,
+        key_id: u32,
+    ) -> Result<Option<StoredCheckpoint>, StoreError>;
+
+    /// Every command in the idempotency table, by first position, page by page.
+    fn read_commands(&self) -> BoxStream<'_, Result<ExportedCommand, StoreError>>;
+
+    /// Restores a verified export into this empty ledger in one transaction: everything, or
+    /// (when any line does not verify, or the ledger is not empty) nothing.
+    ///
+    /// # Errors
+    /// [`RestoreError`].
+    async fn restore(
+        &self,
+        reader: ExportReader,
+        options: &VerifyOptions,
+    ) -> Result<VerifiedLog, RestoreError>;
 
     /// The RFC 6962 root of the first `tree_size` records, from at most `log2(tree_size) + 1`
     /// stored nodes.
@@ -530,31 +631,123 @@ pub(crate) fn node_hashes(ids: &[NodeId], rows: Vec<NodeRow>) -> Result<Vec<Hash
         .collect()
 }
 
-/// Streams the Merkle nodes page by page in the order appends create them.
-pub(crate) fn paged_nodes<'a, F, Fut>(
+/// One `events` row to insert, borrowed from a sealed or an imported record.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EventRow<'a> {
+    pub(crate) position: u64,
+    pub(crate) stream: &'a str,
+    pub(crate) version: u64,
+    pub(crate) event_type: &'a str,
+    pub(crate) command_id: &'a str,
+    pub(crate) recorded_at: &'a str,
+    pub(crate) canonical: &'a [u8],
+    pub(crate) hash: Hash,
+    pub(crate) prev: Hash,
+}
+
+impl<'a> EventRow<'a> {
+    /// The row of a record just sealed.
+    pub(crate) fn sealed(sealed: &'a SealedRecord) -> Self {
+        EventRow::of_parts(&sealed.record, &sealed.canonical, sealed.hash)
+    }
+
+    /// The row of a verified imported record.
+    pub(crate) fn of(stored: &'a StoredRecord, record: &'a Record) -> Self {
+        EventRow::of_parts(record, &stored.canonical, stored.hash)
+    }
+
+    fn of_parts(record: &'a Record, canonical: &'a [u8], hash: Hash) -> Self {
+        EventRow {
+            position: record.position,
+            stream: &record.stream,
+            version: record.version,
+            event_type: &record.event_type,
+            command_id: &record.command_id,
+            recorded_at: &record.recorded_at,
+            canonical,
+            hash,
+            prev: record.prev,
+        }
+    }
+}
+
+/// Turns a `commands` row into an [`ExportedCommand`].
+pub(crate) fn exported_command(
+    row: (String, Vec<u8>, String, i64, i64),
+) -> Result<ExportedCommand, StoreError> {
+    let (command_id, request_hash, stream, first_position, event_count) = row;
+    Ok(ExportedCommand {
+        command_id,
+        request_hash: column_hash(&request_hash, first_position, "request_hash")?,
+        stream,
+        first_position: column_u64(first_position, first_position, "first_position")?,
+        event_count: column_u64(event_count, first_position, "event_count")?,
+    })
+}
+
+/// The keyset of commands: by first position.
+pub(crate) fn command_key(command: &ExportedCommand) -> (i64, i64) {
+    (to_i64(command.first_position), 0)
+}
+
+/// A checkpoint's columns: checkpoint_id, tree_size, root, note, recorded_at.
+pub(crate) type CheckpointRow = (i64, i64, Vec<u8>, String, String);
+
+/// The column list matching [`CheckpointRow`].
+pub(crate) const CHECKPOINT_COLUMNS: &str = "checkpoint_id, tree_size, root, note, recorded_at";
+
+/// Turns a row into a [`StoredCheckpoint`] (without its cosignatures yet).
+pub(crate) fn stored_checkpoint(row: CheckpointRow) -> Result<StoredCheckpoint, StoreError> {
+    let (checkpoint_id, tree_size, root, note, recorded_at) = row;
+    Ok(StoredCheckpoint {
+        checkpoint_id: column_u64(checkpoint_id, tree_size, "checkpoint_id")?,
+        tree_size: column_u64(tree_size, tree_size, "checkpoint tree_size")?,
+        root: column_hash(&root, tree_size, "checkpoint root")?,
+        note,
+        recorded_at,
+        cosignatures: Vec::new(),
+    })
+}
+
+/// Streams rows page by page by a key: `fetch_page(after)` returns up to
+/// [`READ_PAGE_RECORDS`] items with keys after `after`, in key order.
+pub(crate) fn keyset_pages<'a, T, F, Fut>(
+    first: (i64, i64),
+    key_of: fn(&T) -> (i64, i64),
     fetch_page: F,
-) -> BoxStream<'a, Result<StoredNode, StoreError>>
+) -> BoxStream<'a, Result<T, StoreError>>
 where
+    T: Send + 'a,
     F: Fn((i64, i64)) -> Fut + Send + 'a,
-    Fut: Future<Output = Result<Vec<StoredNode>, StoreError>> + Send + 'a,
+    Fut: Future<Output = Result<Vec<T>, StoreError>> + Send + 'a,
 {
     let pages = stream::try_unfold(
-        (Some((0_i64, -1_i64)), fetch_page),
-        |(after, fetch_page)| async move {
+        (Some(first), fetch_page),
+        move |(after, fetch_page)| async move {
             let Some(after) = after else {
                 return Ok::<_, StoreError>(None);
             };
-            let nodes = fetch_page(after).await?;
-            let full = nodes.len() as i64 == READ_PAGE_RECORDS;
-            let following = nodes
-                .last()
-                .filter(|_| full)
-                .map(|node| (to_i64(node.id.leaf_end()), i64::from(node.id.level())));
-            let page: Vec<Result<StoredNode, StoreError>> = nodes.into_iter().map(Ok).collect();
+            let items = fetch_page(after).await?;
+            let full = items.len() as i64 == READ_PAGE_RECORDS;
+            let following = items.last().filter(|_| full).map(key_of);
+            let page: Vec<Result<T, StoreError>> = items.into_iter().map(Ok).collect();
             Ok(Some((stream::iter(page), (following, fetch_page))))
         },
     );
     pages.try_flatten().boxed()
+}
+
+/// The keyset of Merkle nodes: creation order.
+pub(crate) fn node_key(node: &StoredNode) -> (i64, i64) {
+    (to_i64(node.id.leaf_end()), i64::from(node.id.level()))
+}
+
+/// The keyset of checkpoints: by tree size.
+pub(crate) fn checkpoint_key(checkpoint: &StoredCheckpoint) -> (i64, i64) {
+    (
+        to_i64(checkpoint.tree_size),
+        to_i64(checkpoint.checkpoint_id),
+    )
 }
 
 /// Rebuilds the outcome of an earlier append from the rows it wrote.
