@@ -6,6 +6,7 @@
 
 mod e2e;
 mod merkle;
+mod proof;
 mod raw;
 mod read_side;
 mod store;
@@ -22,5 +23,6 @@ fn main() {
     trials.extend(vectors::trials());
     trials.extend(vectors::note_trials());
     trials.extend(merkle::trials());
+    trials.extend(proof::trials());
     libtest_mimic::run(&arguments, trials).exit();
 }

@@ -72,13 +72,14 @@ pub async fn write_export(
         line.extend_from_slice(b"{\"record\":");
         line.extend_from_slice(&stored.canonical);
         line.extend_from_slice(format!(",\"hash\":\"{}\"", stored.hash).as_bytes());
-        let starts = std::pin::Pin::new(&mut commands)
-            .next_if(|command| {
-                matches!(command, Ok(command) if command.first_position == record.position)
-            })
-            .await;
-        if let Some(command) = starts {
-            let command = command?;
+        let next = std::pin::Pin::new(&mut commands).peek().await;
+        let starts = match next {
+            Some(Ok(command)) => command.first_position == record.position,
+            Some(Err(_)) => true,
+            None => false,
+        };
+        if starts {
+            let command = commands.try_next().await?.expect("peeked");
             line.extend_from_slice(
                 format!(",\"request_hash\":\"{}\"", command.request_hash).as_bytes(),
             );

@@ -300,7 +300,14 @@ fn open_stored(
     stored: &StoredCheckpoint,
     options: &VerifyOptions,
 ) -> Result<(Checkpoint, bool), VerifyError> {
-    let (checkpoint, witnessed) = open_verified(&stored.cosigned_note(), options)?;
+    let (checkpoint, witnessed) =
+        open_verified(&stored.cosigned_note(), options).map_err(|error| match error {
+            VerifyError::BadCheckpoint { reason, .. } => VerifyError::BadCheckpoint {
+                tree_size: stored.tree_size,
+                reason,
+            },
+            other => other,
+        })?;
     if checkpoint.tree_size != stored.tree_size || checkpoint.root != stored.root {
         return Err(VerifyError::BadCheckpoint {
             tree_size: stored.tree_size,

@@ -284,7 +284,7 @@ macro_rules! backend_rows {
             limit: i64,
         ) -> Result<Vec<$crate::export::ExportedCommand>, StoreError> {
             let mut query = sqlx::QueryBuilder::<$database>::new(
-                "SELECT command_id, request_hash, stream, first_position, event_count \
+                "SELECT command_id, request_hash, stream, first_position, CAST(event_count AS BIGINT) \
                  FROM commands WHERE first_position > ",
             );
             query
