@@ -39,6 +39,11 @@ pub fn trials() -> Vec<Trial> {
         "stored_tree_answers_every_root_and_proof_like_the_rfc",
         stored_tree_answers_every_root_and_proof_like_the_rfc,
     ));
+    trials.extend(on_both(
+        "merkle",
+        "a_ledger_older_than_its_tree_gets_the_tree_when_opened",
+        a_ledger_older_than_its_tree_gets_the_tree_when_opened,
+    ));
     trials
 }
 
@@ -546,4 +551,46 @@ async fn stored_tree_answers_every_root_and_proof_like_the_rfc(db: Fresh) {
     assert!(db.store.prove_consistency(0, 5).await.is_err());
     assert!(db.store.prove_consistency(6, 5).await.is_err());
     assert!(db.store.prove_consistency(5, tree_size + 1).await.is_err());
+}
+
+async fn a_ledger_older_than_its_tree_gets_the_tree_when_opened(db: Fresh) {
+    let mut leaves = Vec::new();
+    for index in 0..30 {
+        let outcome = db
+            .store
+            .append(append_request(index))
+            .await
+            .expect("append");
+        leaves.extend(outcome.records.iter().map(|record| record.hash));
+    }
+    // As a database from before the merkle_nodes migration: records, and no tree.
+    let statements: &[&str] = if db.url.starts_with("postgres") {
+        &[
+            "DROP TRIGGER merkle_nodes_refuse_change ON merkle_nodes",
+            "DELETE FROM merkle_nodes",
+        ]
+    } else {
+        &[
+            "DROP TRIGGER merkle_nodes_refuse_delete",
+            "DELETE FROM merkle_nodes",
+        ]
+    };
+    for statement in statements {
+        crate::raw::execute(&db.url, statement)
+            .await
+            .expect(statement);
+    }
+    let reopened = infra::store::open_store(&db.url).await.expect("reopen");
+    let tree_size = leaves.len() as u64;
+    assert_eq!(
+        reopened.root(tree_size).await.expect("root"),
+        rfc_mth(&leaves)
+    );
+    infra::verify::verify_store(&*reopened, &Default::default())
+        .await
+        .expect("intact");
+    reopened
+        .append(append_request(99))
+        .await
+        .expect("append after backfill");
 }

@@ -27,6 +27,10 @@ mod rows {
     super::super::rows::backend_rows!(sqlx::Postgres, sqlx::PgConnection);
 }
 
+/// True when the head counts records the Merkle tree does not hold yet.
+const TREE_LAGS: &str =
+    "SELECT tree_size > (SELECT COUNT(*) FROM merkle_nodes WHERE level = 0) FROM ledger_head WHERE id = 1";
+
 const CONNECTIONS_MAX: u32 = 16;
 /// The NOTIFY channel on which every append announces the new tree size is this prefix and the
 /// ledger's schema: channels are per database, and several ledgers may share one database.
@@ -61,6 +65,16 @@ impl PostgresStore {
             .await?;
         // sqlx's migrator takes an advisory lock, so processes starting together migrate once.
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        // A ledger older than its Merkle tree gets its tree now, under the append lock.
+        let lags: bool = sqlx::query_scalar(TREE_LAGS).fetch_one(&pool).await?;
+        if lags {
+            let mut tx = pool.begin().await?;
+            sqlx::query("SELECT tree_size FROM ledger_head WHERE id = 1 FOR UPDATE")
+                .execute(&mut *tx)
+                .await?;
+            rows::backfill_tree(&mut tx).await?;
+            tx.commit().await?;
+        }
         let schema: String = sqlx::query_scalar("SELECT current_schema()")
             .fetch_one(&pool)
             .await?;

@@ -81,6 +81,51 @@ macro_rules! backend_rows {
             Ok(range.root())
         }
 
+        /// Completes the Merkle tree of a ledger whose records predate it (a database made before
+        /// the `merkle_nodes` migration): adds the nodes of every record the tree lacks. Runs in
+        /// a transaction holding the head lock. Returns how many records were added to the tree.
+        pub(crate) async fn backfill_tree(connection: &mut $connection) -> Result<u64, StoreError> {
+            let (tree_size, leaves): (i64, i64) = sqlx::query_as(
+                "SELECT tree_size, (SELECT COUNT(*) FROM merkle_nodes WHERE level = 0) \
+                 FROM ledger_head WHERE id = 1",
+            )
+            .fetch_one(&mut *connection)
+            .await?;
+            let (tree_size, mut next) = (tree_size.unsigned_abs(), leaves.unsigned_abs());
+            let added = tree_size.saturating_sub(next);
+            while next < tree_size {
+                let mut query = sqlx::QueryBuilder::<$database>::new(
+                    "SELECT position, hash FROM events WHERE position >= ",
+                );
+                query
+                    .push_bind(to_i64(next))
+                    .push(" ORDER BY position LIMIT ")
+                    .push_bind(ROWS_PER_INSERT_MAX as i64);
+                let rows: Vec<(i64, Vec<u8>)> =
+                    query.build_query_as().fetch_all(&mut *connection).await?;
+                let mut leaves = Vec::with_capacity(rows.len());
+                for (offset, (position, hash)) in rows.iter().enumerate() {
+                    if *position != to_i64(next + offset as u64) {
+                        return Err(StoreError::Corrupt {
+                            position: to_i64(next + offset as u64),
+                            reason: "a record is missing: the Merkle tree cannot be completed"
+                                .to_owned(),
+                        });
+                    }
+                    leaves.push($crate::store::column_hash(hash, *position, "hash")?);
+                }
+                if leaves.is_empty() {
+                    return Err(StoreError::Corrupt {
+                        position: to_i64(next),
+                        reason: "the head counts more records than are stored".to_owned(),
+                    });
+                }
+                extend_tree(connection, next, &leaves).await?;
+                next += leaves.len() as u64;
+            }
+            Ok(added)
+        }
+
         /// One page of stored nodes after `(leaf_end, level)`, in the order appends create them.
         pub(crate) async fn nodes_page(
             connection: &mut $connection,

@@ -29,6 +29,10 @@ mod rows {
     super::super::rows::backend_rows!(sqlx::Sqlite, sqlx::SqliteConnection);
 }
 
+/// True when the head counts records the Merkle tree does not hold yet.
+const TREE_LAGS: &str =
+    "SELECT tree_size > (SELECT COUNT(*) FROM merkle_nodes WHERE level = 0) FROM ledger_head WHERE id = 1";
+
 const CONNECTIONS_MAX: u32 = 8;
 
 /// The SQLite event store.
@@ -57,6 +61,13 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        // A ledger older than its Merkle tree gets its tree now, under the append lock.
+        let lags: bool = sqlx::query_scalar(TREE_LAGS).fetch_one(&pool).await?;
+        if lags {
+            let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+            rows::backfill_tree(&mut tx).await?;
+            tx.commit().await?;
+        }
         Ok(SqliteStore {
             pool,
             growth: Growth::default(),
