@@ -318,6 +318,23 @@ async fn witness_cosigns_and_verify_checks_the_cosignature(db: Fresh) {
     let (code, verified) = keys.verify(&db, &["--witness-key", "witness.pub"]);
     assert_eq!(code, Some(0), "{verified}");
     assert_eq!(verified["witnessed_size"], 7);
+    // The cosignature travels in the export's checkpoint line.
+    let exported = run(&db.url, dir, &["export", "--out", "cosigned.jsonl"]);
+    assert_eq!(exported.status.code(), Some(0), "{}", stderr(&exported));
+    let checked = run(
+        &db.url,
+        dir,
+        &[
+            "verify",
+            "--export",
+            "cosigned.jsonl",
+            "--key",
+            "ledger.pub",
+            "--witness-key",
+            "witness.pub",
+        ],
+    );
+    assert_eq!(lines_json(&checked)["witnessed_size"], 7);
     // The witness key cannot sign checkpoints, nor the ledger key cosign.
     let swapped = run(
         &db.url,

@@ -1,6 +1,7 @@
 //! The export file (DESIGN.md §3): JSON Lines, one `{"record":{…},"hash":"…"}` per record in
 //! position order, the first record of each command also carrying its `"request_hash"` (so an
-//! import restores the idempotency table), and a last line `{"checkpoint":"<signed note>"}`.
+//! import restores the idempotency table), and a last line `{"checkpoint":"<signed note>"}`
+//! (with any witness cosignature lines).
 //!
 //! [`write_export`] writes one from a store, re-deriving the root as it goes; [`ExportReader`]
 //! reads one back and verifies every line without a database: each `record` object is
@@ -93,7 +94,8 @@ pub async fn write_export(
         return Err(verifier.truncated(&signed));
     }
     verifier.check_checkpoint(&signed)?;
-    let last = serde_json::json!({ "checkpoint": checkpoint.note });
+    // The note travels with its witnesses' cosignatures, so an auditor can check those too.
+    let last = serde_json::json!({ "checkpoint": checkpoint.cosigned_note() });
     writeln!(out, "{last}").map_err(io)?;
     out.flush().map_err(io)?;
     Ok(verifier.verified(false))
