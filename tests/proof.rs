@@ -248,15 +248,15 @@ async fn prove_output_verifies_offline_and_a_changed_root_does_not(db: Fresh) {
     let short = check("abcd");
     assert_eq!(short.status.code(), Some(1));
     assert!(stdout(&short).contains("32-byte"), "{}", stdout(&short));
-    let consistency = lines_json(&run(
-        &db.url,
-        here.path(),
-        &["prove", "--from", "3", "--to", "14"],
-    ));
+    consistency_proof_verifies_offline(&db, here.path(), offline);
+}
+
+fn consistency_proof_verifies_offline(db: &Fresh, here: &Path, offline: &str) {
+    let consistency = lines_json(&run(&db.url, here, &["prove", "--from", "3", "--to", "14"]));
     let check = |size1: &str| {
         run(
             offline,
-            here.path(),
+            here,
             &[
                 "tlog",
                 "verify-consistency",
@@ -278,9 +278,9 @@ async fn prove_output_verifies_offline_and_a_changed_root_does_not(db: Fresh) {
     assert_eq!(wrong.status.code(), Some(1));
     assert!(stdout(&wrong).starts_with("invalid: "));
     // Requests the log cannot answer are refused with exit 1.
-    let beyond = run(&db.url, here.path(), &["prove", "--index", "14"]);
+    let beyond = run(&db.url, here, &["prove", "--index", "14"]);
     assert_eq!(beyond.status.code(), Some(1));
-    let from_empty = run(&db.url, here.path(), &["prove", "--from", "0", "--to", "3"]);
+    let from_empty = run(&db.url, here, &["prove", "--from", "0", "--to", "3"]);
     assert_eq!(from_empty.status.code(), Some(1));
 }
 
