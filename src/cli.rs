@@ -15,6 +15,9 @@ pub(crate) struct Cli {
     /// huiyin.toml in the working directory if there is one.
     #[arg(long, env = "HUIYIN_CONFIG", global = true)]
     pub(crate) config: Option<PathBuf>,
+    /// The ledger's name: its checkpoints' origin is `huiyin/<name>`.
+    #[arg(long, env = "HUIYIN_LEDGER", default_value = crate::DEFAULT_LEDGER, global = true)]
+    pub(crate) ledger: String,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -29,12 +32,29 @@ pub(crate) enum Command {
     Stats(StatsArgs),
     /// An item's trail (履历): every record with its position and hash.
     Trail(TrailArgs),
-    /// Re-hashes the whole log and checks every link; exit 2 names the first bad position.
+    /// Re-hashes the whole log (or an export) and checks every link, the Merkle tree and the
+    /// checkpoints; exit 2 names the first bad position.
     Verify(VerifyArgs),
     /// Loads the demonstration ledger and prints its board.
     Demo(DemoArgs),
     /// Rebuilds every projection table from position 0, with a progress bar.
     Rebuild(RebuildArgs),
+    /// Signs, stores and prints a checkpoint of the current log (C2SP tlog-checkpoint note).
+    Checkpoint(CheckpointArgs),
+    /// Countersigns the latest checkpoint with a witness key (C2SP cosignature/v1) and stores it.
+    Cosign(CosignArgs),
+    /// Prints an inclusion proof (--index) or a consistency proof (--from, --to) as JSON.
+    Prove(ProveArgs),
+    /// Checks proofs offline, without a database.
+    #[command(subcommand)]
+    Tlog(TlogCommand),
+    /// Makes an Ed25519 key pair as C2SP key strings: PREFIX.key (secret, mode 0600) and
+    /// PREFIX.pub.
+    Keygen(KeygenArgs),
+    /// Writes the whole log as JSON Lines ending with a signed checkpoint.
+    Export(ExportArgs),
+    /// Restores an export into an empty ledger, after verifying all of it.
+    Import(ImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -101,7 +121,134 @@ pub(crate) struct TrailArgs {
 }
 
 #[derive(Debug, Args)]
-pub(crate) struct VerifyArgs {}
+pub(crate) struct VerifyArgs {
+    /// Verify this export file instead of the database (no database is opened).
+    #[arg(long)]
+    pub(crate) export: Option<PathBuf>,
+    /// A signed checkpoint held outside the database; the log must match it.
+    #[arg(long)]
+    pub(crate) checkpoint: Option<PathBuf>,
+    /// The ledger's verifier key (the key string, or a file holding it): checkpoint signatures
+    /// must verify with it.
+    #[arg(long)]
+    pub(crate) key: Option<String>,
+    /// A witness's verifier key (the key string, or a file): its cosignatures must verify.
+    #[arg(long)]
+    pub(crate) witness_key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckpointArgs {
+    /// The ledger's signer key file (PRIVATE+KEY+…), named after the origin.
+    #[arg(long, env = "HUIYIN_KEY")]
+    pub(crate) key: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CosignArgs {
+    /// The witness's signer key file (made with `keygen --witness`).
+    #[arg(long)]
+    pub(crate) key: PathBuf,
+    /// The ledger's verifier key (string or file): the checkpoint must carry its signature.
+    #[arg(long)]
+    pub(crate) log_key: String,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("kind").required(true).args(["index", "from"])))]
+pub(crate) struct ProveArgs {
+    /// Inclusion: the record's position (its leaf index).
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    pub(crate) index: Option<u64>,
+    /// Inclusion: the tree size (default: the whole log).
+    #[arg(long, requires = "index")]
+    pub(crate) size: Option<u64>,
+    /// Consistency: the older tree size (at least 1).
+    #[arg(long)]
+    pub(crate) from: Option<u64>,
+    /// Consistency: the newer tree size (default: the whole log).
+    #[arg(long, requires = "from")]
+    pub(crate) to: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TlogCommand {
+    /// Checks an inclusion proof; exit 0 valid, 1 invalid with the reason.
+    VerifyInclusion(VerifyInclusionArgs),
+    /// Checks a consistency proof; exit 0 valid, 1 invalid with the reason.
+    VerifyConsistency(VerifyConsistencyArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyInclusionArgs {
+    /// The record's leaf hash (64 hex).
+    #[arg(long)]
+    pub(crate) leaf_hash: String,
+    /// The leaf index (the record's position).
+    #[arg(long)]
+    pub(crate) index: u64,
+    /// The tree size.
+    #[arg(long)]
+    pub(crate) size: u64,
+    /// The root of the tree of that size (64 hex).
+    #[arg(long)]
+    pub(crate) root: String,
+    /// The proof hashes, comma-separated hex (empty for a one-record tree).
+    #[arg(long, default_value = "")]
+    pub(crate) proof: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyConsistencyArgs {
+    /// The older tree size.
+    #[arg(long)]
+    pub(crate) size1: u64,
+    /// The newer tree size.
+    #[arg(long)]
+    pub(crate) size2: u64,
+    /// The older root (64 hex).
+    #[arg(long)]
+    pub(crate) root1: String,
+    /// The newer root (64 hex).
+    #[arg(long)]
+    pub(crate) root2: String,
+    /// The proof hashes, comma-separated hex (empty when the sizes are equal).
+    #[arg(long, default_value = "")]
+    pub(crate) proof: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeygenArgs {
+    /// The key's name: the checkpoint origin (default huiyin/<ledger>), or the witness's name.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Write PREFIX.key and PREFIX.pub (neither may exist yet).
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+    /// Make a witness key (C2SP cosignature/v1, type 0x04) instead of a checkpoint key.
+    #[arg(long)]
+    pub(crate) witness: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// The file to write (it must not exist yet).
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+    /// Sign a fresh checkpoint of the whole log with this signer key file. Without it, the
+    /// export ends at the latest stored checkpoint and leaves later records out.
+    #[arg(long)]
+    pub(crate) key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// The export file.
+    pub(crate) file: PathBuf,
+    /// The ledger's verifier key (string or file): the export's checkpoint must verify with it.
+    #[arg(long)]
+    pub(crate) key: Option<String>,
+}
 
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {

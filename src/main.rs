@@ -8,7 +8,9 @@ mod cli;
 mod config;
 mod demo;
 mod exec;
+mod keys;
 mod output;
+mod proof;
 mod read;
 mod stats;
 mod when;
@@ -16,6 +18,7 @@ mod xlsx;
 
 use std::process::ExitCode;
 
+use aggregates::rules::Rules;
 use clap::Parser;
 use infra::store::{open_stores, Stores};
 
@@ -23,6 +26,9 @@ use crate::cli::{Cli, Command};
 
 /// The default ledger: an embedded SQLite file in the working directory.
 pub(crate) const DEFAULT_DB: &str = "huiyin.db";
+
+/// The default ledger name; checkpoints then have the origin `huiyin/default`.
+pub(crate) const DEFAULT_LEDGER: &str = "default";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -58,17 +64,41 @@ async fn open(db: &str) -> anyhow::Result<Stores> {
         .map_err(|error| anyhow::anyhow!("cannot open the ledger at {db}: {error}"))
 }
 
+/// Runs a command. `tlog`, `keygen` and `verify --export` never open a database.
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let rules = config::load(cli.config.as_deref())?;
-    let stores = open(&cli.db).await?;
-    let store = stores.events.clone();
+    let origin = infra::checkpoint::origin_for(&cli.ledger);
     match cli.command {
-        Command::Exec(args) => exec::run(store, rules, args).await,
-        Command::Board(args) => read::board(&stores, &rules, args).await,
-        Command::Stats(args) => stats::run(&stores, &rules, args).await,
+        Command::Tlog(command) => proof::tlog(command),
+        Command::Keygen(args) => keys::keygen(args, &origin),
+        Command::Verify(args) if args.export.is_some() => read::verify_export(args),
+        command => {
+            let rules = config::load(cli.config.as_deref())?;
+            let stores = open(&cli.db).await?;
+            run_on_store(&stores, &rules, command, &origin).await
+        }
+    }
+}
+
+async fn run_on_store(
+    stores: &Stores,
+    rules: &Rules,
+    command: Command,
+    origin: &str,
+) -> anyhow::Result<ExitCode> {
+    let store = stores.events.clone();
+    match command {
+        Command::Exec(args) => exec::run(store, rules.clone(), args).await,
+        Command::Board(args) => read::board(stores, rules, args).await,
+        Command::Stats(args) => stats::run(stores, rules, args).await,
         Command::Trail(args) => read::trail(store, args).await,
         Command::Verify(args) => read::verify(store, args).await,
-        Command::Demo(args) => demo::run(&stores, &rules, args).await,
-        Command::Rebuild(args) => read::rebuild(&stores, args).await,
+        Command::Demo(args) => demo::run(stores, rules, args).await,
+        Command::Rebuild(args) => read::rebuild(stores, args).await,
+        Command::Checkpoint(args) => proof::checkpoint(store, args, origin).await,
+        Command::Cosign(args) => proof::cosign(store, args).await,
+        Command::Prove(args) => proof::prove(store, args).await,
+        Command::Export(args) => proof::export(store, args, origin).await,
+        Command::Import(args) => proof::import(store, args).await,
+        Command::Tlog(_) | Command::Keygen(_) => unreachable!("handled without a database"),
     }
 }

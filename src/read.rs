@@ -8,9 +8,10 @@ use anyhow::{bail, Context};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use futures::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
+use infra::export::ExportReader;
 use infra::record::Record;
 use infra::store::{EventStore, Stores};
-use infra::verify::{verify_store, VerifyError};
+use infra::verify::{verify_store, VerifiedLog, VerifyError, VerifyOptions};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -22,6 +23,7 @@ use projections::{Folded, Projection};
 use serde_json::json;
 
 use crate::cli::{BoardArgs, Format, RebuildArgs, TrailArgs, VerifyArgs};
+use crate::keys::read_verifier;
 use crate::output;
 use crate::when::{parse_as_of, parse_moment, AsOf};
 
@@ -338,17 +340,37 @@ pub(crate) async fn trail(store: Arc<dyn EventStore>, args: TrailArgs) -> anyhow
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) async fn verify(
-    store: Arc<dyn EventStore>,
-    _args: VerifyArgs,
-) -> anyhow::Result<ExitCode> {
-    match verify_store(&*store).await {
+/// The verify options from the flags: keys given as strings or files, held checkpoints read.
+fn verify_options(args: &VerifyArgs) -> anyhow::Result<VerifyOptions> {
+    let held_checkpoints = match &args.checkpoint {
+        Some(path) => vec![std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?],
+        None => Vec::new(),
+    };
+    Ok(VerifyOptions {
+        key: args.key.as_deref().map(read_verifier).transpose()?,
+        witness_key: args.witness_key.as_deref().map(read_verifier).transpose()?,
+        held_checkpoints,
+    })
+}
+
+/// Prints the verdict: exit 0 intact, 2 broken (naming the position), 1 could not check.
+pub(crate) fn report(result: Result<VerifiedLog, VerifyError>) -> anyhow::Result<ExitCode> {
+    match result {
         Ok(verified) => {
             output::json_line(&json!({
                 "ok": true,
                 "tree_size": verified.tree_size,
                 "head": verified.head_hash.to_hex(),
+                "root": verified.root.to_hex(),
+                "checkpoints": verified.checkpoints_checked,
+                "checkpoint_size": verified.checkpoint_size,
+                "signatures": if verified.signatures_checked { "verified" } else { "unchecked" },
+                "witnessed_size": verified.witnessed_size,
             }))?;
+            if !verified.signatures_checked && verified.checkpoints_checked > 0 {
+                eprintln!("huiyin verify: checkpoint signatures were not checked; give --key");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(VerifyError::Broken { position, reason }) => {
@@ -356,6 +378,37 @@ pub(crate) async fn verify(
             eprintln!("huiyin verify: the log is broken at position {position}: {reason}");
             Ok(ExitCode::from(2))
         }
+        Err(VerifyError::BadCheckpoint { tree_size, reason }) => {
+            output::json_line(
+                &json!({"ok": false, "checkpoint_size": tree_size, "reason": reason}),
+            )?;
+            eprintln!(
+                "huiyin verify: the checkpoint of {tree_size} records is not genuine: {reason}"
+            );
+            Ok(ExitCode::from(2))
+        }
         Err(VerifyError::Store(error)) => Err(anyhow::anyhow!("cannot read the log: {error}")),
     }
+}
+
+pub(crate) async fn verify(
+    store: Arc<dyn EventStore>,
+    args: VerifyArgs,
+) -> anyhow::Result<ExitCode> {
+    let options = verify_options(&args)?;
+    report(verify_store(&*store, &options).await)
+}
+
+/// Opens an export file for reading.
+pub(crate) fn export_reader(path: &std::path::Path) -> anyhow::Result<ExportReader> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(ExportReader::new(Box::new(std::io::BufReader::new(file))))
+}
+
+/// `verify --export FILE`: everything re-verified from the file alone; no database is opened.
+pub(crate) fn verify_export(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let options = verify_options(&args)?;
+    let path = args.export.as_deref().context("--export")?;
+    report(infra::export::verify_export(export_reader(path)?, &options))
 }

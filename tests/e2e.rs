@@ -49,7 +49,7 @@ pub fn trials() -> Vec<Trial> {
 }
 
 /// Runs `huiyin --db URL ARGS…` with `stdin` as standard input.
-fn huiyin(db: &Fresh, args: &[&str], stdin: &str) -> Output {
+pub fn huiyin(db: &Fresh, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_huiyin"))
         .arg("--db")
         .arg(&db.url)
@@ -68,14 +68,14 @@ fn huiyin(db: &Fresh, args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().expect("huiyin runs")
 }
 
-fn lines(output: &Output) -> Vec<Value> {
+pub fn lines(output: &Output) -> Vec<Value> {
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
         .collect()
 }
 
-fn exec(db: &Fresh, commands: &[Value]) -> (Option<i32>, Vec<Value>) {
+pub fn exec(db: &Fresh, commands: &[Value]) -> (Option<i32>, Vec<Value>) {
     let input: String = commands
         .iter()
         .map(|command| format!("{command}\n"))
@@ -100,7 +100,7 @@ fn command(id: &str, actor: &str, role: &str, kind: &str, at: &str, data: Value)
 }
 
 /// The whole slice for one item, filed on 2024-03-01 and closed on 2024-06-20.
-fn lifecycle(item: &str) -> Vec<Value> {
+pub fn lifecycle(item: &str) -> Vec<Value> {
     let id = |step: &str| format!("{item}-{step}");
     vec![
         command(

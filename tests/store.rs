@@ -195,7 +195,9 @@ async fn records_link_each_prev_to_the_previous_hash(db: Fresh) {
     }
     let head = db.store.head().await.expect("head");
     assert_eq!(head.head_hash, prev);
-    let verified = verify_store(&*db.store).await.expect("intact");
+    let verified = verify_store(&*db.store, &Default::default())
+        .await
+        .expect("intact");
     assert_eq!(verified.tree_size, 10);
     assert_eq!(verified.head_hash, prev);
 }
@@ -268,7 +270,9 @@ async fn positions_are_gap_free_under_8_concurrent_writers(db: Fresh) {
         let versions: Vec<u64> = stream.iter().map(|record| record.version).collect();
         assert_eq!(versions, (1..=APPENDS).collect::<Vec<_>>());
     }
-    verify_store(&*db.store).await.expect("intact");
+    verify_store(&*db.store, &Default::default())
+        .await
+        .expect("intact");
 }
 
 async fn expected_version_ahead_of_the_stream_is_a_conflict(db: Fresh) {
@@ -379,7 +383,9 @@ async fn database_refuses_update_and_delete_of_records(db: Fresh) {
         assert!(message.contains("append-only"), "{message}");
     }
     assert_eq!(all_records(&*db.store).await, before);
-    verify_store(&*db.store).await.expect("intact");
+    verify_store(&*db.store, &Default::default())
+        .await
+        .expect("intact");
 }
 
 async fn read_all_streams_across_pages_from_any_position(db: Fresh) {
@@ -413,7 +419,9 @@ async fn read_all_streams_across_pages_from_any_position(db: Fresh) {
         .await
         .expect("end")
         .is_empty());
-    verify_store(&*db.store).await.expect("intact");
+    verify_store(&*db.store, &Default::default())
+        .await
+        .expect("intact");
 }
 
 async fn float_in_event_data_is_refused_and_nothing_appended(db: Fresh) {

@@ -6,6 +6,8 @@
 
 mod domain;
 mod e2e;
+mod merkle;
+mod proof;
 mod raw;
 mod read_side;
 mod store;
@@ -21,5 +23,8 @@ fn main() {
     trials.extend(domain::trials());
     trials.extend(read_side::trials());
     trials.extend(vectors::trials());
+    trials.extend(vectors::note_trials());
+    trials.extend(merkle::trials());
+    trials.extend(proof::trials());
     libtest_mimic::run(&arguments, trials).exit();
 }

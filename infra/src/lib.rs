@@ -2,12 +2,23 @@
 //!
 //! - [`canonical`]: RFC 8785 canonical JSON, the only way a record becomes bytes.
 //! - [`record`]: the recorded event ([`record::Record`]), its leaf hash ([`record::Hash`]).
+//! - [`merkle`]: the RFC 6962 tree over the leaf hashes, its proofs and their verifiers.
+//! - [`note`]: C2SP signed notes and Ed25519 key strings.
+//! - [`checkpoint`]: C2SP `tlog-checkpoint` notes and `cosignature/v1` witness cosignatures.
+//! - [`export`]: the JSON Lines export, written from a store and verified without one.
+//! - [`signing`]: signing checkpoints and cosigning them, refusing any that the log does not extend.
 //! - [`store`]: the [`store::EventStore`] trait and its SQLite and PostgreSQL backends.
-//! - [`verify`]: re-hashing the log and checking every chain link.
 //! - [`views`]: where projections keep their rows and checkpoints ([`views::ViewStore`]).
+//! - [`verify`]: re-hashing the log, checking every chain link, the Merkle tree, the checkpoints and
+//!   their signatures.
 
 pub mod canonical;
+pub mod checkpoint;
+pub mod export;
+pub mod merkle;
+pub mod note;
 pub mod record;
+pub mod signing;
 pub mod store;
 pub mod verify;
 pub mod views;

@@ -1,12 +1,21 @@
-//! Re-hashing the log: every record's bytes against its hash, every `prev` against its
-//! predecessor, every position against the next expected one, and the head row against the last
-//! record. The same [`ChainVerifier`] checks a database and (later) an export file.
+//! Re-verifying the log: every record's bytes against its hash, every `prev` against its
+//! predecessor, every position against the next expected one; the Merkle tree re-derived from
+//! the records, node by node against the stored one; every checkpoint's root against the tree
+//! at its size, its signature (given the ledger's key) and its cosignatures (given a witness
+//! key); and the head row against the last record.
+//!
+//! The same [`LogVerifier`] checks a database ([`verify_store`]) and an export file
+//! (`crate::export`). Memory stays bounded: records, nodes and checkpoints are streamed.
 
-use futures::TryStreamExt;
+use futures::stream::{BoxStream, Peekable};
+use futures::{StreamExt, TryStreamExt};
 
 use crate::canonical::to_canonical_bytes;
+use crate::checkpoint::{open_checkpoint, verify_cosignatures, Checkpoint, CheckpointError};
+use crate::merkle::{CompactRange, NodeId};
+use crate::note::VerifierKey;
 use crate::record::{leaf_hash, Hash, Record};
-use crate::store::{EventStore, LedgerHead, StoreError, StoredRecord};
+use crate::store::{EventStore, StoreError, StoredCheckpoint, StoredNode, StoredRecord};
 
 /// What an intact log ends with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,17 +24,37 @@ pub struct VerifiedLog {
     pub tree_size: u64,
     /// Hash of the last record ([`Hash::ZERO`] for an empty log).
     pub head_hash: Hash,
+    /// The RFC 6962 root of all the records.
+    pub root: Hash,
+    /// Number of checkpoints whose root was checked against the tree.
+    pub checkpoints_checked: u64,
+    /// The largest checkpoint size checked, if any.
+    pub checkpoint_size: Option<u64>,
+    /// True when every checkpoint's signature was checked with the ledger's key.
+    pub signatures_checked: bool,
+    /// The largest checkpoint size cosigned by the witness key given, if any.
+    pub witnessed_size: Option<u64>,
 }
 
 /// Why verification stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
-    /// The log is not intact; `position` is the first record found wrong.
+    /// The log is not intact; `position` is the first record found wrong (or, when only a
+    /// signed checkpoint shows the damage, the first record no intact checkpoint vouches for).
     #[error("log broken at position {position}: {reason}")]
     Broken {
         /// The first bad position.
         position: u64,
         /// What is wrong there.
+        reason: String,
+    },
+    /// A checkpoint is not what the ledger (or the witness) signed: a signature or
+    /// cosignature does not verify, or the stored row disagrees with its note.
+    #[error("checkpoint of {tree_size} records is not genuine: {reason}")]
+    BadCheckpoint {
+        /// The checkpoint's tree size.
+        tree_size: u64,
+        /// What is wrong.
         reason: String,
     },
     /// The log could not be read.
@@ -44,6 +73,17 @@ impl From<StoreError> for VerifyError {
             other => VerifyError::Store(other),
         }
     }
+}
+
+/// The keys verification checks signatures with, and checkpoints held outside the database.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// The ledger's verifier key: every checkpoint's signature must verify with it.
+    pub key: Option<VerifierKey>,
+    /// A witness's verifier key: every cosignature by it must verify.
+    pub witness_key: Option<VerifierKey>,
+    /// Signed checkpoint notes held outside the database (e.g. `--checkpoint FILE`).
+    pub held_checkpoints: Vec<String>,
 }
 
 /// Checks records one at a time, in position order, keeping only the last hash.
@@ -116,42 +156,326 @@ impl ChainVerifier {
         Ok(record)
     }
 
-    /// The log checked so far.
-    pub fn verified(&self) -> VerifiedLog {
-        VerifiedLog {
-            tree_size: self.next_position,
-            head_hash: self.prev,
-        }
+    /// Number of records checked so far.
+    pub fn tree_size(&self) -> u64 {
+        self.next_position
+    }
+
+    /// Hash of the last record checked.
+    pub fn head_hash(&self) -> Hash {
+        self.prev
     }
 }
 
-/// Re-hashes every record of a store and checks the chain and the head row.
+/// The chain and the Merkle tree together: each record checked is appended to the tree.
+#[derive(Debug, Clone, Default)]
+pub struct LogVerifier {
+    chain: ChainVerifier,
+    tree: CompactRange,
+    checkpoints: CheckpointTally,
+}
+
+/// What the checkpoints checked so far add up to.
+#[derive(Debug, Clone, Default)]
+struct CheckpointTally {
+    checked: u64,
+    largest: Option<u64>,
+    /// The largest size whose checkpoint matched: records before it are vouched for.
+    vouched_size: u64,
+    witnessed: Option<u64>,
+}
+
+impl LogVerifier {
+    /// Checks the next record; returns it and the Merkle nodes it completes (the leaf first).
+    ///
+    /// # Errors
+    /// [`VerifyError::Broken`] naming the position.
+    pub fn check(
+        &mut self,
+        stored: &StoredRecord,
+    ) -> Result<(Record, Vec<(NodeId, Hash)>), VerifyError> {
+        let record = self.chain.check(stored)?;
+        let completed = self.tree.append(stored.hash);
+        assert_eq!(self.tree.tree_size(), self.chain.tree_size());
+        Ok((record, completed))
+    }
+
+    /// Number of records checked.
+    pub fn tree_size(&self) -> u64 {
+        self.chain.tree_size()
+    }
+
+    /// The root of the records checked.
+    pub fn root(&self) -> Hash {
+        self.tree.root()
+    }
+
+    /// Checks a signed checkpoint of exactly the records checked so far: its root must be
+    /// this tree's root. The checkpoint's own signatures are checked by the caller.
+    ///
+    /// # Errors
+    /// [`VerifyError::Broken`] naming the first record no earlier checkpoint vouches for.
+    pub fn check_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<(), VerifyError> {
+        assert_eq!(checkpoint.tree_size, self.tree_size());
+        let computed_root = self.root();
+        if computed_root != checkpoint.root {
+            let from = self.checkpoints.vouched_size;
+            return Err(VerifyError::Broken {
+                position: from,
+                reason: format!(
+                    "the {} records hash to root {computed_root}, but the signed checkpoint of \
+                     that size has root {}: a record at position {from} or later (before {}) \
+                     was rewritten",
+                    checkpoint.tree_size, checkpoint.root, checkpoint.tree_size
+                ),
+            });
+        }
+        self.checkpoints.checked += 1;
+        self.checkpoints.largest = self.checkpoints.largest.max(Some(checkpoint.tree_size));
+        self.checkpoints.vouched_size = checkpoint.tree_size;
+        Ok(())
+    }
+
+    /// The error for a checkpoint larger than the whole log: its tail was removed.
+    pub fn truncated(&self, checkpoint: &Checkpoint) -> VerifyError {
+        VerifyError::Broken {
+            position: self.tree_size(),
+            reason: format!(
+                "a signed checkpoint covers {} records, but the log holds only {}: the records \
+                 from position {} on were removed",
+                checkpoint.tree_size,
+                self.tree_size(),
+                self.tree_size()
+            ),
+        }
+    }
+
+    /// What was verified.
+    pub fn verified(&self, signatures_checked: bool) -> VerifiedLog {
+        VerifiedLog {
+            tree_size: self.tree_size(),
+            head_hash: self.chain.head_hash(),
+            root: self.root(),
+            checkpoints_checked: self.checkpoints.checked,
+            checkpoint_size: self.checkpoints.largest,
+            signatures_checked,
+            witnessed_size: self.checkpoints.witnessed,
+        }
+    }
+
+    /// Notes that the witness cosigned a checkpoint of `tree_size` records.
+    fn witnessed(&mut self, tree_size: u64) {
+        self.checkpoints.witnessed = self.checkpoints.witnessed.max(Some(tree_size));
+    }
+}
+
+/// Opens a signed checkpoint note with the options' keys: its signature must verify when the
+/// ledger key is given, and the witness's cosignatures when a witness key is.
 ///
 /// # Errors
-/// [`VerifyError::Broken`] naming the first bad position; [`VerifyError::Store`] when the
-/// database cannot be read.
-pub async fn verify_store(store: &dyn EventStore) -> Result<VerifiedLog, VerifyError> {
-    let head: LedgerHead = store.head().await?;
-    let mut verifier = ChainVerifier::default();
-    let mut records = store.read_all(0);
-    while let Some(stored) = records.try_next().await? {
-        verifier.check(&stored)?;
+/// [`VerifyError::BadCheckpoint`].
+pub fn open_verified(
+    note: &str,
+    options: &VerifyOptions,
+) -> Result<(Checkpoint, bool), VerifyError> {
+    let bad = |tree_size: u64, error: CheckpointError| VerifyError::BadCheckpoint {
+        tree_size,
+        reason: error.to_string(),
+    };
+    let (checkpoint, parsed) =
+        open_checkpoint(note, options.key.as_ref()).map_err(|error| bad(0, error))?;
+    let witnessed = match &options.witness_key {
+        None => false,
+        Some(witness) => match verify_cosignatures(&parsed, witness) {
+            Ok(_) => true,
+            Err(CheckpointError::NoCosignature(_)) => false,
+            Err(error) => return Err(bad(checkpoint.tree_size, error)),
+        },
+    };
+    Ok((checkpoint, witnessed))
+}
+
+/// Opens a stored checkpoint and checks its columns against its note.
+fn open_stored(
+    stored: &StoredCheckpoint,
+    options: &VerifyOptions,
+) -> Result<(Checkpoint, bool), VerifyError> {
+    let (checkpoint, witnessed) =
+        open_verified(&stored.cosigned_note(), options).map_err(|error| match error {
+            VerifyError::BadCheckpoint { reason, .. } => VerifyError::BadCheckpoint {
+                tree_size: stored.tree_size,
+                reason,
+            },
+            other => other,
+        })?;
+    if checkpoint.tree_size != stored.tree_size || checkpoint.root != stored.root {
+        return Err(VerifyError::BadCheckpoint {
+            tree_size: stored.tree_size,
+            reason: "the stored row's size or root disagrees with its signed note".to_owned(),
+        });
     }
-    let verified = verifier.verified();
-    if verified.tree_size != head.tree_size {
+    Ok((checkpoint, witnessed))
+}
+
+/// The checkpoints to compare, in tree-size order: the stored ones (streamed) and the held ones.
+struct Checkpoints<'a> {
+    stored: Peekable<BoxStream<'a, Result<StoredCheckpoint, StoreError>>>,
+    held: std::vec::IntoIter<Checkpoint>,
+    held_next: Option<Checkpoint>,
+    options: &'a VerifyOptions,
+}
+
+impl Checkpoints<'_> {
+    /// The next checkpoint of at most `tree_size` records (all of them when `None`), opened.
+    async fn next_up_to(
+        &mut self,
+        tree_size: Option<u64>,
+    ) -> Result<Option<(Checkpoint, bool)>, VerifyError> {
+        let fits = |size: u64| tree_size.is_none_or(|limit| size <= limit);
+        let stored_size = match std::pin::Pin::new(&mut self.stored).peek().await {
+            Some(Ok(stored)) => Some(stored.tree_size),
+            Some(Err(_)) => Some(0),
+            None => None,
+        };
+        let held_size = self.held_next.as_ref().map(|held| held.tree_size);
+        let take_stored = match (stored_size, held_size) {
+            (Some(stored), Some(held)) => stored <= held,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if take_stored && stored_size.is_some_and(fits) {
+            let stored = self.stored.try_next().await?.expect("peeked");
+            return open_stored(&stored, self.options).map(Some);
+        }
+        if !take_stored && held_size.is_some_and(fits) {
+            let held = self.held_next.take().expect("peeked");
+            self.held_next = self.held.next();
+            return Ok(Some((held, false)));
+        }
+        Ok(None)
+    }
+}
+
+/// Compares every checkpoint of exactly the records checked so far with the tree.
+async fn check_checkpoints_at(
+    verifier: &mut LogVerifier,
+    checkpoints: &mut Checkpoints<'_>,
+) -> Result<(), VerifyError> {
+    while let Some((checkpoint, witnessed)) =
+        checkpoints.next_up_to(Some(verifier.tree_size())).await?
+    {
+        verifier.check_checkpoint(&checkpoint)?;
+        if witnessed {
+            verifier.witnessed(checkpoint.tree_size);
+        }
+    }
+    Ok(())
+}
+
+/// Checks the nodes a record completed against the next stored nodes.
+async fn check_nodes(
+    position: u64,
+    completed: &[(NodeId, Hash)],
+    nodes: &mut BoxStream<'_, Result<StoredNode, StoreError>>,
+) -> Result<(), VerifyError> {
+    for (id, hash) in completed {
+        let broken = |reason: String| VerifyError::Broken { position, reason };
+        let Some(stored) = nodes.try_next().await? else {
+            return Err(broken(format!(
+                "Merkle node ({}, {}) is missing",
+                id.level(),
+                id.index()
+            )));
+        };
+        if stored.id != *id {
+            return Err(broken(format!(
+                "expected Merkle node ({}, {}) but found ({}, {})",
+                id.level(),
+                id.index(),
+                stored.id.level(),
+                stored.id.index()
+            )));
+        }
+        if stored.hash != *hash {
+            return Err(broken(format!(
+                "stored Merkle node ({}, {}) is {}, but the records give {hash}",
+                id.level(),
+                id.index(),
+                stored.hash
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Re-verifies a whole store: chain, Merkle nodes, checkpoints, signatures and the head row.
+///
+/// # Errors
+/// [`VerifyError::Broken`] naming the first bad position; [`VerifyError::BadCheckpoint`];
+/// [`VerifyError::Store`] when the database cannot be read.
+pub async fn verify_store(
+    store: &dyn EventStore,
+    options: &VerifyOptions,
+) -> Result<VerifiedLog, VerifyError> {
+    let head = store.head().await?;
+    let mut held = options
+        .held_checkpoints
+        .iter()
+        .map(|note| open_verified(note, options).map(|(checkpoint, _)| checkpoint))
+        .collect::<Result<Vec<_>, _>>()?;
+    held.sort_by_key(|checkpoint| checkpoint.tree_size);
+    let mut held = held.into_iter();
+    let mut checkpoints = Checkpoints {
+        stored: store.read_checkpoints().peekable(),
+        held_next: held.next(),
+        held,
+        options,
+    };
+    let mut verifier = LogVerifier::default();
+    let mut nodes = store.read_merkle_nodes();
+    let mut records = store.read_all(0);
+    check_checkpoints_at(&mut verifier, &mut checkpoints).await?;
+    while let Some(stored) = records.try_next().await? {
+        let (_, completed) = verifier.check(&stored)?;
+        check_nodes(stored.position, &completed, &mut nodes).await?;
+        check_checkpoints_at(&mut verifier, &mut checkpoints).await?;
+    }
+    if let Some((checkpoint, _)) = checkpoints.next_up_to(None).await? {
+        return Err(verifier.truncated(&checkpoint));
+    }
+    if let Some(extra) = nodes.try_next().await? {
         return Err(VerifyError::Broken {
-            position: verified.tree_size.min(head.tree_size),
+            position: verifier.tree_size(),
             reason: format!(
-                "the ledger head counts {} records, but {} are stored",
-                head.tree_size, verified.tree_size
+                "a Merkle node ({}, {}) covers records the log does not hold",
+                extra.id.level(),
+                extra.id.index()
             ),
         });
     }
-    if verified.head_hash != head.head_hash {
+    check_head(&verifier, head.tree_size, head.head_hash)?;
+    Ok(verifier.verified(options.key.is_some()))
+}
+
+fn check_head(
+    verifier: &LogVerifier,
+    head_tree_size: u64,
+    head_hash: Hash,
+) -> Result<(), VerifyError> {
+    let tree_size = verifier.tree_size();
+    if tree_size != head_tree_size {
         return Err(VerifyError::Broken {
-            position: verified.tree_size.saturating_sub(1),
+            position: tree_size.min(head_tree_size),
+            reason: format!(
+                "the ledger head counts {head_tree_size} records, but {tree_size} are stored"
+            ),
+        });
+    }
+    if verifier.chain.head_hash() != head_hash {
+        return Err(VerifyError::Broken {
+            position: tree_size.saturating_sub(1),
             reason: "the ledger head hash does not match the last record".to_owned(),
         });
     }
-    Ok(verified)
+    Ok(())
 }

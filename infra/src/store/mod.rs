@@ -8,6 +8,8 @@
 //! - the stored bytes are the hashed bytes, and the log table refuses UPDATE and DELETE.
 
 mod postgres;
+mod proofs;
+mod rows;
 mod sqlite;
 
 use std::sync::Arc;
@@ -19,7 +21,10 @@ use serde_json::Value;
 use std::future::Future;
 
 use crate::canonical::CanonicalError;
+use crate::export::{ExportReader, ExportedCommand, RestoreError};
+use crate::merkle::{ConsistencyProof, InclusionProof, NodeId, ProofError, LEVEL_MAX};
 use crate::record::{format_recorded_at, seal, Hash, Record, SealedRecord};
+use crate::verify::{VerifiedLog, VerifyOptions};
 
 pub use postgres::PostgresStore;
 
@@ -31,6 +36,17 @@ pub const EVENTS_PER_APPEND_MAX: usize = 64;
 
 /// `read_all` fetches the log in pages of this many records, so memory stays bounded.
 pub const READ_PAGE_RECORDS: i64 = 1_000;
+
+/// One query reads at most this many Merkle nodes: a root and a proof together need fewer.
+pub const NODES_PER_QUERY_MAX: usize = 4 * u64::BITS as usize;
+
+/// Multi-row inserts carry at most this many rows per statement (SQLite allows 32,766 bound
+/// parameters; a record row binds 9).
+pub const ROWS_PER_INSERT_MAX: usize = 500;
+
+const _: () = assert!(ROWS_PER_INSERT_MAX * 9 < 32_766);
+const _: () = assert!(NODES_PER_QUERY_MAX * 2 < 32_766);
+const _: () = assert!(EVENTS_PER_APPEND_MAX <= ROWS_PER_INSERT_MAX);
 
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +163,94 @@ pub struct LedgerHead {
     pub head_hash: Hash,
 }
 
+/// A stored Merkle node: a complete perfect subtree and its hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredNode {
+    /// Which subtree.
+    pub id: NodeId,
+    /// Its stored hash.
+    pub hash: Hash,
+}
+
+/// An inclusion proof as the store answers it, with the leaf and the root it leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InclusionEvidence {
+    /// The proof.
+    pub proof: InclusionProof,
+    /// The leaf hash of the record at `proof.leaf_index`.
+    pub leaf_hash: Hash,
+    /// The root of the tree of `proof.tree_size` records.
+    pub root: Hash,
+}
+
+/// A consistency proof as the store answers it, with both roots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsistencyEvidence {
+    /// The proof.
+    pub proof: ConsistencyProof,
+    /// The root of the tree of `proof.size1` records.
+    pub root1: Hash,
+    /// The root of the tree of `proof.size2` records.
+    pub root2: Hash,
+}
+
+/// A checkpoint as stored: the signed note, the columns that repeat it, and the witnesses'
+/// cosignature lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// 1, 2, 3… in signing order.
+    pub checkpoint_id: u64,
+    /// The tree size column.
+    pub tree_size: u64,
+    /// The root column.
+    pub root: Hash,
+    /// The signed note as the ledger signed it.
+    pub note: String,
+    /// When it was stored (server clock).
+    pub recorded_at: String,
+    /// Cosignature lines, each ending in a newline.
+    pub cosignatures: Vec<String>,
+}
+
+impl StoredCheckpoint {
+    /// The note with every cosignature line appended: what a witness-aware verifier reads.
+    pub fn cosigned_note(&self) -> String {
+        let mut note = self.note.clone();
+        for line in &self.cosignatures {
+            note.push_str(line);
+        }
+        note
+    }
+}
+
+/// A checkpoint to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCheckpoint {
+    /// One more than the id of the checkpoint it was checked against (1 for the first).
+    pub checkpoint_id: u64,
+    /// The tree size it signs.
+    pub tree_size: u64,
+    /// The root it signs.
+    pub root: Hash,
+    /// The signed note text.
+    pub note: String,
+}
+
+/// A witness's cosignature to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCosignature {
+    /// The checkpoint cosigned.
+    pub checkpoint_id: u64,
+    /// The witness key's name.
+    pub witness: String,
+    /// The witness key's ID.
+    pub key_id: u32,
+    /// The cosignature's timestamp, POSIX seconds.
+    pub cosigned_at: u64,
+    /// The signature line, with its newline.
+    pub line: String,
+}
+
 /// Why the store refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -180,6 +284,13 @@ pub enum StoreError {
     /// The database failed or could not be reached.
     #[error("database: {0}")]
     Database(String),
+    /// A root or proof was asked for that cannot exist (a size beyond the log, a leaf index
+    /// beyond the size, a consistency proof from size 0).
+    #[error("{0}")]
+    Proof(#[from] ProofError),
+    /// Another checkpoint was stored while this one was being signed; sign again.
+    #[error("another checkpoint was signed at the same time; run checkpoint again")]
+    CheckpointRace,
     /// Schema migration failed.
     #[error("schema migration: {0}")]
     Migration(String),
@@ -241,6 +352,89 @@ pub trait EventStore: Send + Sync {
     /// tree size then. Appends in this process wake it at once (and on PostgreSQL, appends in any
     /// process, through LISTEN/NOTIFY); otherwise it looks again when the timeout ends.
     async fn wait_for_growth(&self, tree_size: u64, timeout: Duration) -> Result<u64, StoreError>;
+
+    /// The stored hashes of complete perfect subtrees, in the order of `ids` (at most
+    /// [`NODES_PER_QUERY_MAX`]).
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when a node the tree must hold is missing or malformed.
+    async fn merkle_nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError>;
+
+    /// Every stored Merkle node in the order appends create them (by `leaf_end`, then level),
+    /// fetched page by page.
+    fn read_merkle_nodes(&self) -> BoxStream<'_, Result<StoredNode, StoreError>>;
+
+    /// The last checkpoint signed, with its cosignatures.
+    async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError>;
+
+    /// Stores a signed checkpoint; returns it as stored.
+    ///
+    /// # Errors
+    /// [`StoreError::CheckpointRace`] when `checkpoint_id` was taken meanwhile.
+    async fn add_checkpoint(
+        &self,
+        checkpoint: NewCheckpoint,
+    ) -> Result<StoredCheckpoint, StoreError>;
+
+    /// Every checkpoint with its cosignatures, by tree size, page by page.
+    fn read_checkpoints(&self) -> BoxStream<'_, Result<StoredCheckpoint, StoreError>>;
+
+    /// Stores a witness's cosignature; false when that witness had already cosigned it.
+    async fn add_cosignature(&self, cosignature: NewCosignature) -> Result<bool, StoreError>;
+
+    /// The largest checkpoint the witness (key name and key ID) has cosigned.
+    async fn latest_cosigned_by(
+        &self,
+        witness: &str,
+        key_id: u32,
+    ) -> Result<Option<StoredCheckpoint>, StoreError>;
+
+    /// Every command in the idempotency table, by first position, page by page.
+    fn read_commands(&self) -> BoxStream<'_, Result<ExportedCommand, StoreError>>;
+
+    /// Restores a verified export into this empty ledger in one transaction: everything, or
+    /// (when any line does not verify, or the ledger is not empty) nothing.
+    ///
+    /// # Errors
+    /// [`RestoreError`].
+    async fn restore(
+        &self,
+        reader: ExportReader,
+        options: &VerifyOptions,
+    ) -> Result<VerifiedLog, RestoreError>;
+
+    /// The RFC 6962 root of the first `tree_size` records, from at most `log2(tree_size) + 1`
+    /// stored nodes.
+    ///
+    /// # Errors
+    /// [`StoreError::Proof`] when `tree_size` is beyond the log.
+    async fn root(&self, tree_size: u64) -> Result<Hash, StoreError> {
+        proofs::root(self, tree_size).await
+    }
+
+    /// The inclusion proof of the record at `leaf_index` in the tree of `tree_size` records.
+    ///
+    /// # Errors
+    /// [`StoreError::Proof`] when the index or size is out of range.
+    async fn prove_inclusion(
+        &self,
+        leaf_index: u64,
+        tree_size: u64,
+    ) -> Result<InclusionEvidence, StoreError> {
+        proofs::prove_inclusion(self, leaf_index, tree_size).await
+    }
+
+    /// The consistency proof from the tree of `size1` records to the tree of `size2`.
+    ///
+    /// # Errors
+    /// [`StoreError::Proof`] when `size1` is 0, above `size2`, or `size2` is beyond the log.
+    async fn prove_consistency(
+        &self,
+        size1: u64,
+        size2: u64,
+    ) -> Result<ConsistencyEvidence, StoreError> {
+        proofs::prove_consistency(self, size1, size2).await
+    }
 }
 
 /// The ledger's two stores, sharing one connection pool.
@@ -386,6 +580,174 @@ pub(crate) fn stored_record(row: RecordRow) -> Result<StoredRecord, StoreError> 
         prev: column_hash(&prev, position, "prev")?,
         canonical,
     })
+}
+
+/// A Merkle node's columns as both backends read them: level, node_index, leaf_end, hash.
+pub(crate) type NodeRow = (i64, i64, i64, Vec<u8>);
+
+/// Turns a row into a [`StoredNode`], refusing rows that cannot be a node.
+pub(crate) fn stored_node(row: NodeRow) -> Result<StoredNode, StoreError> {
+    let (level, node_index, leaf_end, hash) = row;
+    let corrupt = |reason: String| StoreError::Corrupt {
+        position: leaf_end.saturating_sub(1),
+        reason,
+    };
+    let level = u32::try_from(level)
+        .ok()
+        .filter(|level| *level <= LEVEL_MAX)
+        .ok_or_else(|| corrupt(format!("Merkle node level {level} is out of range")))?;
+    let index = u64::try_from(node_index)
+        .ok()
+        .filter(|index| *index < u64::MAX >> level)
+        .ok_or_else(|| corrupt(format!("Merkle node index {node_index} is out of range")))?;
+    let id = NodeId::new(level, index);
+    if u64::try_from(leaf_end) != Ok(id.leaf_end()) {
+        return Err(corrupt(format!(
+            "Merkle node ({level}, {index}) says it ends at leaf {leaf_end}"
+        )));
+    }
+    let hash = Hash::from_slice(&hash).map_err(|_| {
+        corrupt(format!(
+            "Merkle node ({level}, {index}) hash is {} bytes, not 32",
+            hash.len()
+        ))
+    })?;
+    Ok(StoredNode { id, hash })
+}
+
+/// Puts fetched node rows in the order of `ids`; a missing node means the tree was damaged.
+pub(crate) fn node_hashes(ids: &[NodeId], rows: Vec<NodeRow>) -> Result<Vec<Hash>, StoreError> {
+    let found = rows
+        .into_iter()
+        .map(|row| stored_node(row).map(|node| (node.id, node.hash)))
+        .collect::<Result<std::collections::HashMap<NodeId, Hash>, StoreError>>()?;
+    ids.iter()
+        .map(|id| {
+            found.get(id).copied().ok_or_else(|| StoreError::Corrupt {
+                position: to_i64(id.leaf_end() - 1),
+                reason: format!("Merkle node ({}, {}) is missing", id.level(), id.index()),
+            })
+        })
+        .collect()
+}
+
+/// One `events` row to insert, borrowed from a sealed or an imported record.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EventRow<'a> {
+    pub(crate) position: u64,
+    pub(crate) stream: &'a str,
+    pub(crate) version: u64,
+    pub(crate) event_type: &'a str,
+    pub(crate) command_id: &'a str,
+    pub(crate) recorded_at: &'a str,
+    pub(crate) canonical: &'a [u8],
+    pub(crate) hash: Hash,
+    pub(crate) prev: Hash,
+}
+
+impl<'a> EventRow<'a> {
+    /// The row of a record just sealed.
+    pub(crate) fn sealed(sealed: &'a SealedRecord) -> Self {
+        EventRow::of_parts(&sealed.record, &sealed.canonical, sealed.hash)
+    }
+
+    /// The row of a verified imported record.
+    pub(crate) fn of(stored: &'a StoredRecord, record: &'a Record) -> Self {
+        EventRow::of_parts(record, &stored.canonical, stored.hash)
+    }
+
+    fn of_parts(record: &'a Record, canonical: &'a [u8], hash: Hash) -> Self {
+        EventRow {
+            position: record.position,
+            stream: &record.stream,
+            version: record.version,
+            event_type: &record.event_type,
+            command_id: &record.command_id,
+            recorded_at: &record.recorded_at,
+            canonical,
+            hash,
+            prev: record.prev,
+        }
+    }
+}
+
+/// Turns a `commands` row into an [`ExportedCommand`].
+pub(crate) fn exported_command(
+    row: (String, Vec<u8>, String, i64, i64),
+) -> Result<ExportedCommand, StoreError> {
+    let (command_id, request_hash, stream, first_position, event_count) = row;
+    Ok(ExportedCommand {
+        command_id,
+        request_hash: column_hash(&request_hash, first_position, "request_hash")?,
+        stream,
+        first_position: column_u64(first_position, first_position, "first_position")?,
+        event_count: column_u64(event_count, first_position, "event_count")?,
+    })
+}
+
+/// The keyset of commands: by first position.
+pub(crate) fn command_key(command: &ExportedCommand) -> (i64, i64) {
+    (to_i64(command.first_position), 0)
+}
+
+/// A checkpoint's columns: checkpoint_id, tree_size, root, note, recorded_at.
+pub(crate) type CheckpointRow = (i64, i64, Vec<u8>, String, String);
+
+/// The column list matching [`CheckpointRow`].
+pub(crate) const CHECKPOINT_COLUMNS: &str = "checkpoint_id, tree_size, root, note, recorded_at";
+
+/// Turns a row into a [`StoredCheckpoint`] (without its cosignatures yet).
+pub(crate) fn stored_checkpoint(row: CheckpointRow) -> Result<StoredCheckpoint, StoreError> {
+    let (checkpoint_id, tree_size, root, note, recorded_at) = row;
+    Ok(StoredCheckpoint {
+        checkpoint_id: column_u64(checkpoint_id, tree_size, "checkpoint_id")?,
+        tree_size: column_u64(tree_size, tree_size, "checkpoint tree_size")?,
+        root: column_hash(&root, tree_size, "checkpoint root")?,
+        note,
+        recorded_at,
+        cosignatures: Vec::new(),
+    })
+}
+
+/// Streams rows page by page by a key: `fetch_page(after)` returns up to
+/// [`READ_PAGE_RECORDS`] items with keys after `after`, in key order.
+pub(crate) fn keyset_pages<'a, T, F, Fut>(
+    first: (i64, i64),
+    key_of: fn(&T) -> (i64, i64),
+    fetch_page: F,
+) -> BoxStream<'a, Result<T, StoreError>>
+where
+    T: Send + 'a,
+    F: Fn((i64, i64)) -> Fut + Send + 'a,
+    Fut: Future<Output = Result<Vec<T>, StoreError>> + Send + 'a,
+{
+    let pages = stream::try_unfold(
+        (Some(first), fetch_page),
+        move |(after, fetch_page)| async move {
+            let Some(after) = after else {
+                return Ok::<_, StoreError>(None);
+            };
+            let items = fetch_page(after).await?;
+            let full = items.len() as i64 == READ_PAGE_RECORDS;
+            let following = items.last().filter(|_| full).map(key_of);
+            let page: Vec<Result<T, StoreError>> = items.into_iter().map(Ok).collect();
+            Ok(Some((stream::iter(page), (following, fetch_page))))
+        },
+    );
+    pages.try_flatten().boxed()
+}
+
+/// The keyset of Merkle nodes: creation order.
+pub(crate) fn node_key(node: &StoredNode) -> (i64, i64) {
+    (to_i64(node.id.leaf_end()), i64::from(node.id.level()))
+}
+
+/// The keyset of checkpoints: by tree size.
+pub(crate) fn checkpoint_key(checkpoint: &StoredCheckpoint) -> (i64, i64) {
+    (
+        to_i64(checkpoint.tree_size),
+        to_i64(checkpoint.checkpoint_id),
+    )
 }
 
 /// Rebuilds the outcome of an earlier append from the rows it wrote.

@@ -6,14 +6,30 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
-use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
+use sqlx::{PgConnection, PgPool};
+
+use crate::export::{ExportReader, ExportedCommand, RestoreError};
+use crate::merkle::NodeId;
+use crate::record::Hash;
+use crate::store::{command_key, EventRow};
+use crate::verify::{VerifiedLog, VerifyOptions};
 
 use super::{
-    column_hash, column_u64, conflict, fresh_outcome, is_unique_violation, paged, receipt,
-    replay_or_duplicate, seal_append, stored_record, to_i64, wait_until_grown, AppendOutcome,
-    AppendRequest, Backend, CommandReceipt, EventStore, Growth, LedgerHead, LockedHead, RecordRow,
-    StoreError, StoredRecord, READ_PAGE_RECORDS, RECORD_COLUMNS,
+    checkpoint_key, column_hash, column_u64, conflict, fresh_outcome, is_unique_violation,
+    keyset_pages, node_key, paged, receipt, replay_or_duplicate, seal_append, stored_record,
+    to_i64, wait_until_grown, AppendOutcome, AppendRequest, Backend, CommandReceipt, EventStore,
+    Growth, LedgerHead, LockedHead, NewCheckpoint, NewCosignature, RecordRow, StoreError,
+    StoredCheckpoint, StoredNode, StoredRecord, READ_PAGE_RECORDS, RECORD_COLUMNS,
 };
+
+/// The SQL shared with the other backend, for Postgres.
+mod rows {
+    super::super::rows::backend_rows!(sqlx::Postgres, sqlx::PgConnection);
+}
+
+/// True when the head counts records the Merkle tree does not hold yet.
+const TREE_LAGS: &str =
+    "SELECT tree_size > (SELECT COUNT(*) FROM merkle_nodes WHERE level = 0) FROM ledger_head WHERE id = 1";
 
 const CONNECTIONS_MAX: u32 = 16;
 /// The NOTIFY channel on which every append announces the new tree size is this prefix and the
@@ -49,6 +65,16 @@ impl PostgresStore {
             .await?;
         // sqlx's migrator takes an advisory lock, so processes starting together migrate once.
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        // A ledger older than its Merkle tree gets its tree now, under the append lock.
+        let lags: bool = sqlx::query_scalar(TREE_LAGS).fetch_one(&pool).await?;
+        if lags {
+            let mut tx = pool.begin().await?;
+            sqlx::query("SELECT tree_size FROM ledger_head WHERE id = 1 FOR UPDATE")
+                .execute(&mut *tx)
+                .await?;
+            rows::backfill_tree(&mut tx).await?;
+            tx.commit().await?;
+        }
         let schema: String = sqlx::query_scalar("SELECT current_schema()")
             .fetch_one(&pool)
             .await?;
@@ -152,24 +178,13 @@ impl EventStore for PostgresStore {
             return Err(conflict(&request, actual));
         }
         let (sealed, recorded_at) = seal_append(&head, &request, jiff::Timestamp::now())?;
-        let mut insert = QueryBuilder::<Postgres>::new(
-            "INSERT INTO events (position, stream, version, event_type, command_id, recorded_at, canonical, hash, prev) ",
-        );
-        insert.push_values(&sealed, |mut row, sealed| {
-            row.push_bind(to_i64(sealed.record.position))
-                .push_bind(&sealed.record.stream)
-                .push_bind(to_i64(sealed.record.version))
-                .push_bind(&sealed.record.event_type)
-                .push_bind(&sealed.record.command_id)
-                .push_bind(&sealed.record.recorded_at)
-                .push_bind(&sealed.canonical)
-                .push_bind(sealed.hash.as_bytes().as_slice())
-                .push_bind(sealed.record.prev.as_bytes().as_slice());
-        });
-        match insert.build().execute(&mut *tx).await {
+        let rows: Vec<EventRow<'_>> = sealed.iter().map(EventRow::sealed).collect();
+        match rows::insert_events(&mut tx, &rows).await {
             Err(error) if is_unique_violation(&error) => return Err(conflict(&request, actual)),
             other => other?,
         };
+        let leaves: Vec<Hash> = sealed.iter().map(|record| record.hash).collect();
+        rows::extend_tree(&mut tx, head.tree_size, &leaves).await?;
         let last = sealed.last().expect("an append has at least one record");
         sqlx::query("INSERT INTO commands (command_id, request_hash, stream, first_position, event_count) VALUES ($1, $2, $3, $4, $5)")
             .bind(&request.command.command_id)
@@ -223,6 +238,83 @@ impl EventStore for PostgresStore {
             .await?;
             Ok(rows)
         })
+    }
+
+    async fn merkle_nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        rows::fetch_nodes(&mut connection, ids).await
+    }
+
+    fn read_merkle_nodes(&self) -> BoxStream<'_, Result<StoredNode, StoreError>> {
+        keyset_pages((0, -1), node_key, move |after| async move {
+            let mut connection = self.pool.acquire().await?;
+            rows::nodes_page(&mut connection, after, READ_PAGE_RECORDS).await
+        })
+    }
+
+    fn read_commands(&self) -> BoxStream<'_, Result<ExportedCommand, StoreError>> {
+        keyset_pages((-1, 0), command_key, move |after| async move {
+            let mut connection = self.pool.acquire().await?;
+            rows::commands_page(&mut connection, after, READ_PAGE_RECORDS).await
+        })
+    }
+
+    async fn restore(
+        &self,
+        reader: ExportReader,
+        options: &VerifyOptions,
+    ) -> Result<VerifiedLog, RestoreError> {
+        // The same lock appends take: nobody appends while the ledger is being restored.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT tree_size FROM ledger_head WHERE id = 1 FOR UPDATE")
+            .execute(&mut *tx)
+            .await?;
+        let verified = rows::restore_into(&mut tx, reader, options).await?;
+        tx.commit().await?;
+        Ok(verified)
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        rows::latest_checkpoint(&mut connection).await
+    }
+
+    async fn add_checkpoint(
+        &self,
+        checkpoint: NewCheckpoint,
+    ) -> Result<StoredCheckpoint, StoreError> {
+        let recorded_at = crate::record::format_recorded_at(jiff::Timestamp::now());
+        let mut connection = self.pool.acquire().await?;
+        rows::insert_checkpoint(&mut connection, &checkpoint, &recorded_at).await?;
+        Ok(StoredCheckpoint {
+            checkpoint_id: checkpoint.checkpoint_id,
+            tree_size: checkpoint.tree_size,
+            root: checkpoint.root,
+            note: checkpoint.note,
+            recorded_at,
+            cosignatures: Vec::new(),
+        })
+    }
+
+    fn read_checkpoints(&self) -> BoxStream<'_, Result<StoredCheckpoint, StoreError>> {
+        keyset_pages((-1, -1), checkpoint_key, move |after| async move {
+            let mut connection = self.pool.acquire().await?;
+            rows::checkpoints_page(&mut connection, after, READ_PAGE_RECORDS).await
+        })
+    }
+
+    async fn add_cosignature(&self, cosignature: NewCosignature) -> Result<bool, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        rows::insert_cosignature(&mut connection, &cosignature).await
+    }
+
+    async fn latest_cosigned_by(
+        &self,
+        witness: &str,
+        key_id: u32,
+    ) -> Result<Option<StoredCheckpoint>, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        rows::latest_cosigned_by(&mut connection, witness, key_id).await
     }
 
     async fn head(&self) -> Result<LedgerHead, StoreError> {
