@@ -90,7 +90,7 @@ impl Random {
     }
 }
 
-/// A random command of the item slice for `item_id`; `choice` picks its type. Many are refused.
+/// A random item command for `item_id`; `choice` (0–14) picks its type. Many are refused.
 fn random_command(random: &mut Random, item_id: &str, choice: u64, step: u64) -> Value {
     let day = 1 + step / 8;
     let at = format!(
@@ -142,18 +142,69 @@ fn random_command(random: &mut Random, item_id: &str, choice: u64, step: u64) ->
             json!({"item_id": item_id}),
         ),
         6 => ("CloseItem", "l-1", "leader", json!({"item_id": item_id})),
-        _ => (
+        7 => (
             "FulfilCommitment",
             "h-1",
             "handler",
             json!({"item_id": item_id, "commitment_id": format!("c-{}", random.below(step + 1))}),
+        ),
+        8 => (
+            "RecordContact",
+            "h-1",
+            "handler",
+            json!({"item_id": item_id, "deputy_id": "d-1", "channel": "in_person",
+                   "stage": random.pick(&["before", "during", "after"]), "summary": "面商"}),
+        ),
+        9 => (
+            "RequestExtension",
+            "l-1",
+            "leader",
+            json!({"item_id": item_id, "reason": "需调查",
+                   "until": random.pick(&["2024-06-28", "2024-07-31", "2024-08-30", "2024-09-30"])}),
+        ),
+        10 => (
+            "DecideExtension",
+            "liaison-01",
+            "liaison",
+            json!({"item_id": item_id, "approve": random.below(3) > 0, "note": "审批"}),
+        ),
+        11 => (
+            "ReclassifyAnswer",
+            "liaison-01",
+            "liaison",
+            json!({"item_id": item_id, "class": random.pick(&["A", "B", "C", "D"]), "reason": "核定"}),
+        ),
+        // Withdrawal ends an item for good, so it is rare; progress reports are common.
+        12 if random.below(8) == 0 => (
+            "WithdrawItem",
+            "liaison-01",
+            "liaison",
+            json!({"item_id": item_id, "reason": "代表撤回"}),
+        ),
+        12 => (
+            "ReportProgress",
+            "h-1",
+            "handler",
+            json!({"item_id": item_id, "summary": "正在办理"}),
+        ),
+        13 => (
+            "ReopenItem",
+            "liaison-01",
+            "liaison",
+            json!({"item_id": item_id, "reason": "重新办理"}),
+        ),
+        _ => (
+            "AcknowledgeItem",
+            "h-1",
+            "handler",
+            json!({"item_id": item_id, "unit": random.pick(&["执行局", "执行一庭"])}),
         ),
     };
     json!({"command_id": format!("rand-{step}"), "type": kind, "at": at, "actor": actor, "role": role, "data": data})
 }
 
 /// Runs `commands` random steps. Each step picks an item and tries random command types on it
-/// until one is accepted (at most eight tries), so items move along their lifecycle and every
+/// until one is accepted (at most twelve tries), so items move along their lifecycle and every
 /// step also exercises refusals.
 async fn run_random_commands(
     db: &Fresh,
@@ -165,8 +216,8 @@ async fn run_random_commands(
     let mut random = Random(seed);
     for step in 0..commands {
         let item_id = format!("R-{:03}", random.below(25));
-        for attempt in 0..8 {
-            let choice = random.below(8);
+        for attempt in 0..12 {
+            let choice = random.below(15);
             let mut command = random_command(&mut random, &item_id, choice, step);
             command["command_id"] = json!(format!("rand-{step}-{attempt}"));
             let submitted = Submitted::parse(&command.to_string()).expect("parse");
@@ -300,19 +351,32 @@ async fn failed_batch_transaction_leaves_rows_and_checkpoint_untouched(db: Fresh
         .expect("catch up");
     let before = snapshot_json(&stores).await;
     run_random_commands(&db, 5, 200, async |_| {}).await;
-    // A trigger makes the batch's transaction fail part-way, after some rows were written.
-    let (install, remove): (&[&str], &str) = if db.url.starts_with("postgres") {
-        (&[
-            "CREATE FUNCTION fail_batch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.row_key = 'R-020' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$",
-            "CREATE TRIGGER fail_batch BEFORE INSERT OR UPDATE ON projection_rows FOR EACH ROW EXECUTE FUNCTION fail_batch()",
+    // A trigger makes the batch's transaction fail part-way: rows are written in key order, so
+    // failing on the last item the new records touch lets the others be written first.
+    let new_records: Vec<_> = stores
+        .events
+        .read_all(before.0)
+        .try_collect()
+        .await
+        .expect("read");
+    let victim = new_records
+        .iter()
+        .filter_map(|record| record.stream.strip_prefix("item/"))
+        .max()
+        .expect("the new commands touched some item")
+        .to_owned();
+    let (install, remove): (Vec<String>, &str) = if db.url.starts_with("postgres") {
+        (vec![
+            format!("CREATE FUNCTION fail_batch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.row_key = '{victim}' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$"),
+            "CREATE TRIGGER fail_batch BEFORE INSERT OR UPDATE ON projection_rows FOR EACH ROW EXECUTE FUNCTION fail_batch()".to_owned(),
         ], "DROP TRIGGER fail_batch ON projection_rows")
     } else {
-        (&[
-            "CREATE TRIGGER fail_batch_insert BEFORE INSERT ON projection_rows WHEN NEW.row_key = 'R-020' BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-            "CREATE TRIGGER fail_batch_update BEFORE UPDATE ON projection_rows WHEN NEW.row_key = 'R-020' BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+        (vec![
+            format!("CREATE TRIGGER fail_batch_insert BEFORE INSERT ON projection_rows WHEN NEW.row_key = '{victim}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END"),
+            format!("CREATE TRIGGER fail_batch_update BEFORE UPDATE ON projection_rows WHEN NEW.row_key = '{victim}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END"),
         ], "DROP TRIGGER fail_batch_insert; DROP TRIGGER fail_batch_update")
     };
-    for statement in install {
+    for statement in &install {
         crate::raw::execute(&db.url, statement)
             .await
             .expect(statement);
