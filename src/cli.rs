@@ -255,6 +255,9 @@ pub(crate) struct DemoArgs {
     /// Print the board as JSON instead of a table.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
+    /// The seed of the story: the same seed (on the same day) tells the same story.
+    #[arg(long, default_value_t = 2017)]
+    pub(crate) seed: u64,
 }
 
 #[derive(Debug, Args)]

@@ -451,12 +451,68 @@ async fn demo_loads_once_and_prints_the_board(db: Fresh) {
         String::from_utf8_lossy(&first.stderr)
     );
     let board: Value = serde_json::from_slice(&first.stdout).expect("board JSON");
-    assert_eq!(board["summary"]["total"], 5);
+    // 23 suggestions of 2017–2021 and eight items of the current year.
+    assert_eq!(board["summary"]["total"], 31);
+    assert_eq!(board["summary"]["overdue"], 2);
+    assert!(board["summary"]["due_soon"].as_u64().expect("due soon") >= 1);
+    assert_eq!(board["summary"]["all_due_answered"], false);
     let size = tree_size(&db);
     let again = huiyin(&db, &["demo"], "");
     assert_eq!(again.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&again.stdout).contains("2026-S-001"));
-    assert_eq!(tree_size(&db), size);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("2017-JY-001"));
+    assert_eq!(
+        tree_size(&db),
+        size,
+        "loading the demo again appends nothing"
+    );
+    // The figures of point 4 of the demonstration ledger.
+    let stats = huiyin(&db, &["stats", "--format", "json"], "");
+    assert_eq!(
+        stats.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&stats.stderr)
+    );
+    let stats: Value = serde_json::from_slice(&stats.stdout).expect("stats JSON");
+    let mut suggestions = 0;
+    for year in 2017..=2021 {
+        let figures = &stats["by_year"][year.to_string()];
+        assert_eq!(
+            figures["answered"], figures["total"],
+            "{year}: every suggestion answered"
+        );
+        assert_eq!(
+            figures["closed"], figures["total"],
+            "{year}: every suggestion closed"
+        );
+        suggestions += figures["by_kind"]["suggestion"]
+            .as_u64()
+            .expect("suggestions");
+    }
+    assert_eq!(suggestions, 23);
+    let follows = &stats["follows"];
+    assert_eq!(follows["total"], 100);
+    assert_eq!(follows["witnessed_actions"], 300);
+    assert_eq!(follows["mediations"], 63);
+    let recovered: f64 = follows["recovered_yuan"]
+        .as_str()
+        .expect("yuan")
+        .parse()
+        .expect("amount");
+    assert!(
+        recovered > 20_000_000.0,
+        "over ¥20 million recovered, got {recovered}"
+    );
+    assert_eq!(stats["people"]["supervisor"], 19);
+    assert_eq!(stats["people"]["liaison_officer"], 15);
+    assert!(stats["engagements"]["visit"].as_u64().expect("visits") >= 200);
+    assert!(
+        stats["engagements"]["inspection"]
+            .as_u64()
+            .expect("inspections")
+            >= 20
+    );
+    assert_eq!(stats["engagements"]["forum"], 12);
 }
 
 fn xlsx_rows(path: &std::path::Path, sheet: &str) -> Vec<Vec<String>> {
