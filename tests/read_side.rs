@@ -412,9 +412,11 @@ async fn append_wakes_a_waiting_runner(db: Fresh) {
     let waiter = if db.url.starts_with("postgres") {
         stores(&db).await
     } else {
+        let other = stores(&db).await;
         Stores {
             events: Arc::clone(&db.store),
-            views: stores(&db).await.views,
+            views: other.views,
+            credentials: other.credentials,
         }
     };
     let before = waiter.events.head().await.expect("head").tree_size;

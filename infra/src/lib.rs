@@ -11,9 +11,12 @@
 //! - [`views`]: where projections keep their rows and checkpoints ([`views::ViewStore`]).
 //! - [`verify`]: re-hashing the log, checking every chain link, the Merkle tree, the checkpoints and
 //!   their signatures.
+//! - [`credentials`]: password hashes, bearer tokens and sessions, outside the ledger
+//!   ([`credentials::CredentialStore`]).
 
 pub mod canonical;
 pub mod checkpoint;
+pub mod credentials;
 pub mod export;
 pub mod merkle;
 pub mod note;

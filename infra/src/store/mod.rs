@@ -28,6 +28,7 @@ use crate::verify::{VerifiedLog, VerifyOptions};
 
 pub use postgres::PostgresStore;
 
+use crate::credentials::CredentialStore;
 use crate::views::ViewStore;
 pub use sqlite::SqliteStore;
 
@@ -437,13 +438,15 @@ pub trait EventStore: Send + Sync {
     }
 }
 
-/// The ledger's two stores, sharing one connection pool.
+/// The ledger's stores, sharing one connection pool.
 #[derive(Clone)]
 pub struct Stores {
     /// The log.
     pub events: Arc<dyn EventStore>,
     /// The read models.
     pub views: Arc<dyn ViewStore>,
+    /// Password hashes, tokens and sessions (outside the ledger).
+    pub credentials: Arc<dyn CredentialStore>,
 }
 
 /// Opens (and migrates) the ledger a URL names; see [`open_store`] for the URL forms.
@@ -455,13 +458,15 @@ pub async fn open_stores(url: &str) -> Result<Stores, StoreError> {
         let store = Arc::new(PostgresStore::connect(url).await?);
         Ok(Stores {
             events: store.clone(),
-            views: store,
+            views: store.clone(),
+            credentials: store,
         })
     } else {
         let store = Arc::new(SqliteStore::open(sqlite_path(url)?).await?);
         Ok(Stores {
             events: store.clone(),
-            views: store,
+            views: store.clone(),
+            credentials: store,
         })
     }
 }
