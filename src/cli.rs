@@ -55,6 +55,12 @@ pub(crate) enum Command {
     Export(ExportArgs),
     /// Restores an export into an empty ledger, after verifying all of it.
     Import(ImportArgs),
+    /// Serves the HTTP API until Ctrl-C or SIGTERM.
+    Serve(ServeArgs),
+    /// Bearer tokens for programs: issue (printed once) and revoke.
+    Token(TokenArgs),
+    /// Passwords for people, who log in at POST /login.
+    Password(PasswordArgs),
 }
 
 #[derive(Debug, Args)]
@@ -256,7 +262,7 @@ pub(crate) struct DemoArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
     /// The seed of the story: the same seed (on the same day) tells the same story.
-    #[arg(long, default_value_t = 2017)]
+    #[arg(long, default_value_t = crate::demo::SEED_DEFAULT)]
     pub(crate) seed: u64,
 }
 
@@ -265,4 +271,62 @@ pub(crate) struct RebuildArgs {
     /// No progress bar (for scripts and logs).
     #[arg(long)]
     pub(crate) quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Where to listen. Port 0 picks a free port; the address is printed. The session cookie is
+    /// marked Secure unless this is a loopback address.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub(crate) addr: String,
+    /// Load the demonstration ledger first (appends nothing if it is already loaded).
+    #[arg(long)]
+    pub(crate) demo: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TokenArgs {
+    #[command(subcommand)]
+    pub(crate) command: TokenCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Issues a token and prints it once, as JSON: {"token_id","token","person_id","role","expires_at"}.
+    Issue {
+        /// The person the token acts for.
+        #[arg(long)]
+        person: String,
+        /// The role it acts in.
+        #[arg(long)]
+        role: String,
+        /// Days until it stops working.
+        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u16).range(1..=3650))]
+        days: u16,
+    },
+    /// Revokes a token by its token_id; exit 1 if there is no such unrevoked token.
+    Revoke {
+        /// The token_id printed at issue.
+        token_id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PasswordArgs {
+    #[command(subcommand)]
+    pub(crate) command: PasswordCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PasswordCommand {
+    /// Sets a person's password, read from the first line of standard input, and the roles it may
+    /// log in as; ends the person's sessions.
+    Set {
+        /// The person.
+        #[arg(long)]
+        person: String,
+        /// A role the password may log in as (repeat for several).
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+    },
 }

@@ -1,9 +1,10 @@
-//! `huiyin`: the program. It wires the command line to the ledger; every rule lives in the
-//! library crates (see ARCHITECTURE.md).
+//! `huiyin`: the program. It wires the command line to the ledger and the HTTP API (the `huiyin`
+//! library, `src/lib.rs`); every rule lives in the library crates (see ARCHITECTURE.md).
 //!
 //! Exit codes: 0 success; 1 a command was refused or the program could not do its job;
 //! 2 `verify` found the log broken.
 
+mod access;
 mod cli;
 mod config;
 mod demo;
@@ -12,8 +13,8 @@ mod keys;
 mod output;
 mod proof;
 mod read;
+mod serve;
 mod stats;
-mod when;
 mod xlsx;
 
 use std::process::ExitCode;
@@ -99,6 +100,9 @@ async fn run_on_store(
         Command::Prove(args) => proof::prove(store, args).await,
         Command::Export(args) => proof::export(store, args, origin).await,
         Command::Import(args) => proof::import(store, args).await,
+        Command::Serve(args) => serve::run(stores.clone(), rules.clone(), args).await,
+        Command::Token(args) => access::token(stores, args).await,
+        Command::Password(args) => access::password(stores, args).await,
         Command::Tlog(_) | Command::Keygen(_) => unreachable!("handled without a database"),
     }
 }

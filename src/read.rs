@@ -6,137 +6,30 @@ use std::sync::Arc;
 use aggregates::rules::Rules;
 use anyhow::{bail, Context};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
-use futures::TryStreamExt;
+use commands::SystemClock;
+use huiyin::reading;
+use huiyin::when::ReadAt;
 use indicatif::{ProgressBar, ProgressStyle};
 use infra::export::ExportReader;
-use infra::record::Record;
 use infra::store::{EventStore, Stores};
 use infra::verify::{verify_store, VerifiedLog, VerifyError, VerifyOptions};
-use jiff::civil::Date;
-use jiff::tz::TimeZone;
-use jiff::Timestamp;
 use projections::board::{BoardProjection, BoardView};
 use projections::figures::FiguresProjection;
-use projections::runner::catch_up;
-use projections::trail::Trail;
-use projections::{Folded, Projection};
+use projections::Projection;
 use serde_json::json;
 
 use crate::cli::{BoardArgs, Format, RebuildArgs, TrailArgs, VerifyArgs};
 use crate::keys::read_verifier;
 use crate::output;
-use crate::when::{parse_as_of, parse_moment, AsOf};
-
-/// Folds the log into projection `P` in memory, stopping after `as_of`. Returns the fold and
-/// the `recorded_at` of the last record folded.
-pub(crate) async fn fold_until<P: Projection>(
-    store: &dyn EventStore,
-    as_of: AsOf,
-) -> anyhow::Result<(Folded<P>, Option<Timestamp>)> {
-    let mut folded = Folded::<P>::default();
-    let mut last_recorded_at = None;
-    let mut records = store.read_all(0);
-    while let Some(stored) = records.try_next().await? {
-        let record: Record = stored
-            .record()
-            .with_context(|| format!("record at position {} is unreadable", stored.position))?;
-        let recorded_at: Timestamp = record.recorded_at.parse().with_context(|| {
-            format!(
-                "record at position {} has a bad recorded_at",
-                record.position
-            )
-        })?;
-        let beyond = match as_of {
-            AsOf::Position(position) => record.position > position,
-            AsOf::Time(time) => recorded_at > time,
-        };
-        if beyond {
-            break;
-        }
-        folded.apply(&record)?;
-        last_recorded_at = Some(recorded_at);
-    }
-    Ok((folded, last_recorded_at))
-}
-
-/// Brings projection `P`'s table up to date and reads it back with its checkpoint.
-pub(crate) async fn live_rows<P: Projection>(
-    stores: &Stores,
-) -> anyhow::Result<(u64, Vec<P::Row>)> {
-    catch_up::<P>(&*stores.events, &*stores.views).await?;
-    let (checkpoint, stored) = stores.views.snapshot(P::NAME).await?;
-    let rows = stored
-        .into_iter()
-        .map(|(key, body)| {
-            serde_json::from_str(&body)
-                .with_context(|| format!("{} row {key} is unreadable", P::NAME))
-        })
-        .collect::<anyhow::Result<Vec<P::Row>>>()?;
-    Ok((checkpoint, rows))
-}
-
-/// Rows of projection `P` as the ledger knew them at `as_of`, or live; with the number of
-/// records they reflect and the moment flags are judged at (`--now`, else the as-of moment,
-/// else the clock).
-pub(crate) async fn rows_as_of<P: Projection>(
-    stores: &Stores,
-    as_of: Option<AsOf>,
-    explicit_now: Option<Timestamp>,
-) -> anyhow::Result<(Vec<P::Row>, u64, Timestamp)> {
-    match as_of {
-        Some(as_of) => {
-            let (folded, last_recorded_at) = fold_until::<P>(&*stores.events, as_of).await?;
-            let as_of_moment = match as_of {
-                AsOf::Time(time) => Some(time),
-                AsOf::Position(_) => last_recorded_at,
-            };
-            let now = explicit_now.or(as_of_moment).unwrap_or_else(Timestamp::now);
-            let records = folded.records_folded();
-            Ok((folded.rows().values().cloned().collect(), records, now))
-        }
-        None => {
-            let (checkpoint, rows) = live_rows::<P>(stores).await?;
-            Ok((
-                rows,
-                checkpoint,
-                explicit_now.unwrap_or_else(Timestamp::now),
-            ))
-        }
-    }
-}
-
-/// The moment due-soon and overdue are judged at, as a local date and its RFC 3339 text.
-pub(crate) fn judged_at(now: Timestamp, time_zone: &TimeZone) -> (Date, String) {
-    let local = now
-        .round(jiff::Unit::Second)
-        .unwrap_or(now)
-        .to_zoned(time_zone.clone());
-    let text = local
-        .timestamp()
-        .display_with_offset(local.offset())
-        .to_string();
-    (local.date(), text)
-}
 
 pub(crate) async fn board(
     stores: &Stores,
     rules: &Rules,
     args: BoardArgs,
 ) -> anyhow::Result<ExitCode> {
-    let rules = &rules.deadlines;
-    let as_of = args
-        .as_of
-        .as_deref()
-        .map(|text| parse_as_of(text, &rules.time_zone))
-        .transpose()?;
-    let explicit_now = args
-        .now
-        .as_deref()
-        .map(|text| parse_moment(text, &rules.time_zone))
-        .transpose()?;
-    let (rows, records, now) = rows_as_of::<BoardProjection>(stores, as_of, explicit_now).await?;
-    let (today, now) = judged_at(now, &rules.time_zone);
-    let view = BoardView::of(&rows, records, today, now);
+    let time_zone = &rules.deadlines.time_zone;
+    let at = ReadAt::parse(args.as_of.as_deref(), args.now.as_deref(), time_zone)?;
+    let view = reading::board_view(stores, at, time_zone, &SystemClock, |_| true).await?;
     match args.format {
         Format::Xlsx => {
             let out = args
@@ -284,14 +177,7 @@ fn board_csv(view: &BoardView) -> anyhow::Result<String> {
 }
 
 pub(crate) async fn trail(store: Arc<dyn EventStore>, args: TrailArgs) -> anyhow::Result<ExitCode> {
-    let stream = commands::item_stream(&args.item_id);
-    let mut trail = Trail::new(&args.item_id);
-    for stored in store.read_stream(&stream).await? {
-        let record = stored
-            .record()
-            .with_context(|| format!("record at position {} is unreadable", stored.position))?;
-        trail.push(record, stored.hash);
-    }
+    let trail = reading::trail(&*store, &args.item_id).await?;
     if trail.events.is_empty() {
         bail!("no item {} in this ledger", args.item_id);
     }

@@ -5,34 +5,23 @@ use std::process::ExitCode;
 use aggregates::rules::Rules;
 use anyhow::Context;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use commands::SystemClock;
+use huiyin::reading;
+use huiyin::when::ReadAt;
 use infra::store::Stores;
-use projections::figures::{Figures, FiguresProjection, ItemFigures, Rate};
+use projections::figures::{Figures, ItemFigures, Rate};
 
 use crate::cli::{Format, StatsArgs};
 use crate::output;
-use crate::read::{judged_at, rows_as_of};
-use crate::when::{parse_as_of, parse_moment};
 
 pub(crate) async fn run(
     stores: &Stores,
     rules: &Rules,
     args: StatsArgs,
 ) -> anyhow::Result<ExitCode> {
-    let rules = &rules.deadlines;
-    let as_of = args
-        .as_of
-        .as_deref()
-        .map(|text| parse_as_of(text, &rules.time_zone))
-        .transpose()?;
-    let explicit_now = args
-        .now
-        .as_deref()
-        .map(|text| parse_moment(text, &rules.time_zone))
-        .transpose()?;
-    let (facts, records, now) =
-        rows_as_of::<FiguresProjection>(stores, as_of, explicit_now).await?;
-    let (today, now) = judged_at(now, &rules.time_zone);
-    let figures = Figures::of(&facts, records, today, now, args.year);
+    let time_zone = &rules.deadlines.time_zone;
+    let at = ReadAt::parse(args.as_of.as_deref(), args.now.as_deref(), time_zone)?;
+    let figures = reading::figures(stores, at, args.year, time_zone, &SystemClock).await?;
     match args.format {
         Format::Json => output::json_pretty(&figures)?,
         Format::Csv => output::text(&figures_csv(&figures)?)?,

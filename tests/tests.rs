@@ -6,6 +6,7 @@
 
 mod domain;
 mod e2e;
+mod http;
 mod merkle;
 mod proof;
 mod raw;
@@ -21,6 +22,7 @@ fn main() {
     trials.extend(store::trials());
     trials.extend(e2e::trials());
     trials.extend(domain::trials());
+    trials.extend(http::trials());
     trials.extend(read_side::trials());
     trials.extend(vectors::trials());
     trials.extend(vectors::note_trials());

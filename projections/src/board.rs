@@ -22,6 +22,10 @@ pub struct BoardRow {
     pub title: String,
     /// The names of its deputies, lead first.
     pub deputies: Vec<String>,
+    /// The person ids of its deputies, in the order of `deputies`. Rows folded before this field
+    /// existed read as naming nobody until `huiyin rebuild`.
+    #[serde(default)]
+    pub deputy_ids: Vec<String>,
     /// Its status.
     pub status: String,
     /// The current round (0 before assignment).
@@ -69,16 +73,17 @@ impl Projection for BoardProjection {
             ..
         } = &event
         {
-            let mut names: Vec<(bool, String)> = deputies
+            let mut names: Vec<(bool, String, String)> = deputies
                 .iter()
-                .map(|deputy| (!deputy.lead, deputy.name.clone()))
+                .map(|deputy| (!deputy.lead, deputy.name.clone(), deputy.id.clone()))
                 .collect();
-            names.sort_by_key(|(not_lead, _)| *not_lead);
+            names.sort_by_key(|(not_lead, _, _)| *not_lead);
             return Ok(Some(BoardRow {
                 item_id: item_id.clone(),
                 kind: label(kind),
                 title: title.clone(),
-                deputies: names.into_iter().map(|(_, name)| name).collect(),
+                deputies: names.iter().map(|(_, name, _)| name.clone()).collect(),
+                deputy_ids: names.into_iter().map(|(_, _, id)| id).collect(),
                 status: label(&ItemStatus::Filed),
                 round: 0,
                 lead_unit: None,
@@ -186,6 +191,7 @@ fn label<T: Serialize>(value: &T) -> String {
 
 /// One item as the board shows it on a given day (DESIGN.md §5 JSON shape).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BoardItem {
     /// The item's id.
     pub item_id: String,
@@ -204,6 +210,7 @@ pub struct BoardItem {
     /// The responsible leader.
     pub leader: Option<String>,
     /// The due date in force, `YYYY-MM-DD`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
     pub due: Option<Date>,
     /// Calendar days from today to the due date while awaiting; negative when late.
     pub days_left: Option<i64>,
@@ -262,6 +269,7 @@ impl BoardItem {
 
 /// The counts at the top of the board.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Summary {
     /// Items on the board.
     pub total: u64,
@@ -324,10 +332,17 @@ impl BoardView {
             items,
         }
     }
+
+    /// Keeps only the items `keep` accepts; the summary then counts those items only.
+    pub fn retain(&mut self, keep: impl Fn(&BoardItem) -> bool) {
+        self.items.retain(|item| keep(item));
+        self.summary = Summary::of(&self.items);
+    }
 }
 
 /// `{"as_of_position","now","summary","items"}` (DESIGN.md §5).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BoardView {
     /// The last position folded; `None` for an empty log.
     pub as_of_position: Option<u64>,

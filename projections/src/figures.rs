@@ -389,6 +389,7 @@ fn label<T: Serialize>(value: &T) -> String {
 
 /// A rate with the count it is taken over.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rate {
     /// numerator ÷ n, or `None` when n is 0.
     pub value: Option<f64>,
@@ -411,6 +412,7 @@ impl Rate {
 
 /// The five statutory rates.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rates {
     /// 办复率.
     pub answer_rate: Rate,
@@ -426,6 +428,7 @@ pub struct Rates {
 
 /// The item figures of one group of items.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ItemFigures {
     /// Items in the group.
     pub total: u64,
@@ -457,6 +460,7 @@ pub struct ItemFigures {
 
 /// Commitments made in answers, and how many were kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Commitments {
     /// Made.
     pub made: u64,
@@ -595,6 +599,7 @@ fn median(values: &mut [i64]) -> Option<f64> {
 
 /// The figures report: overall (or for one year), per year, per leader and per lead unit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Figures {
     /// The last position folded.
     pub as_of_position: Option<u64>,
@@ -620,6 +625,7 @@ pub struct Figures {
 
 /// The figures of case follows (一人一案).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FollowFigures {
     /// Follows started.
     pub total: u64,

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 /// One line of a trail.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrailEntry {
     /// Global position.
     pub position: u64,
@@ -25,13 +26,16 @@ pub struct TrailEntry {
     /// In which role.
     pub role: String,
     /// The record's leaf hash.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub hash: Hash,
     /// The event's payload.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub data: Value,
 }
 
 /// `{"item_id","events":[…]}` (DESIGN.md §5).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Trail {
     /// The item.
     pub item_id: String,

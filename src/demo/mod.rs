@@ -1,6 +1,6 @@
 //! `huiyin demo`: loads the demonstration ledger (see `story`) and prints its board. Loading it
 //! again appends nothing: the story's commands have fixed ids, and a ledger that already holds the
-//! story is only shown.
+//! story is only shown. `huiyin serve --demo` loads it the same way.
 
 mod story;
 
@@ -10,18 +10,33 @@ use std::sync::Arc;
 use aggregates::rules::Rules;
 use anyhow::{bail, Context};
 use commands::{CommandError, Ledger, Submitted, SystemClock};
+use huiyin::reading;
+use huiyin::when::ReadAt;
 use infra::store::Stores;
 use jiff::Timestamp;
-use projections::board::{BoardProjection, BoardView};
 
 use crate::cli::DemoArgs;
-use crate::read::{judged_at, live_rows, print_board};
+use crate::read::print_board;
+
+/// The seed `demo` and `serve --demo` tell the story with unless told otherwise.
+pub(crate) const SEED_DEFAULT: u64 = 2017;
 
 pub(crate) async fn run(
     stores: &Stores,
     rules: &Rules,
     args: DemoArgs,
 ) -> anyhow::Result<ExitCode> {
+    load_demo(stores, rules, args.seed).await?;
+    let time_zone = &rules.deadlines.time_zone;
+    let view =
+        reading::board_view(stores, ReadAt::default(), time_zone, &SystemClock, |_| true).await?;
+    print_board(&view, args.format)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Loads the story told with `seed` as of today; returns the records appended (0 when the ledger
+/// already held it).
+pub(crate) async fn load_demo(stores: &Stores, rules: &Rules, seed: u64) -> anyhow::Result<usize> {
     // The demonstration is a fixed story: it is decided by DESIGN.md's defaults whatever the
     // local huiyin.toml says, and only shown in the configured time zone.
     let ledger = Ledger::new(
@@ -32,13 +47,9 @@ pub(crate) async fn run(
     let today = Timestamp::now()
         .to_zoned(rules.deadlines.time_zone.clone())
         .date();
-    let appended = load(&ledger, args.seed, today).await?;
+    let appended = load(&ledger, seed, today).await?;
     eprintln!("demo ledger loaded: {appended} new records");
-    let (checkpoint, rows) = live_rows::<BoardProjection>(stores).await?;
-    let (today, now) = judged_at(Timestamp::now(), &rules.deadlines.time_zone);
-    let view = BoardView::of(&rows, checkpoint, today, now);
-    print_board(&view, args.format)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(appended)
 }
 
 /// Tells the story into the ledger; returns the records appended (0 when it was already there).

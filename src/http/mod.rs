@@ -1,0 +1,282 @@
+//! The HTTP API (DESIGN.md §6): [`app`] builds the router from an [`AppState`]; [`serve`] runs it
+//! on a listener with the projection runners beside it until told to stop.
+//!
+//! - Every route is in one table ([`served_routes`]); the OpenAPI document
+//!   ([`openapi::ApiDoc`]) must list exactly those, which a test checks.
+//! - Every error is an [`ApiError`] and leaves as `{"error":{"code","message"}}`.
+//! - Who is asking is a [`crate::auth::Principal`], extracted from a bearer token or the session
+//!   cookie; commands run as its person, in its role, never as what the body says.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod openapi;
+pub mod ops;
+pub mod session;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aggregates::rules::Rules;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{Method, StatusCode};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+use commands::{Clock, Ledger};
+use infra::store::Stores;
+use jiff::tz::TimeZone;
+use projections::board::BoardProjection;
+use projections::figures::FiguresProjection;
+use projections::Projection;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::ServiceBuilder;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+pub use self::error::ApiError;
+use self::metrics::Metrics;
+use crate::auth::throttle::LoginThrottle;
+
+/// A request body larger than this is refused with 413 before a handler reads it.
+pub const REQUEST_BODY_BYTES_MAX: usize = 64 * 1024;
+
+/// A request still unanswered after this long is abandoned with 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// At most this many requests are worked on at once, across all routes; more wait their turn
+/// (within their timeout).
+pub const CONCURRENT_REQUESTS_MAX: usize = 64;
+
+/// A session lasts this long from its login (a working day and a half), then it must log in
+/// again.
+pub const SESSION_TTL: Duration = Duration::from_secs(12 * 60 * 60);
+
+/// A projection runner that failed is started again after this long.
+const RUNNER_RESTART_WAIT: Duration = Duration::from_secs(5);
+
+/// Expired sessions are swept from the table this often.
+const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// How the server behaves towards browsers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// Whether the session cookie is marked `Secure` (sent over HTTPS only).
+    pub cookie_secure: bool,
+    /// How long a session lasts.
+    pub session_ttl: Duration,
+    /// How long a request may take.
+    pub request_timeout: Duration,
+}
+
+impl HttpConfig {
+    /// The settings for a server listening on `address`: the cookie is `Secure` unless the
+    /// address is loopback (where there is no TLS and no one else to read the cookie).
+    pub fn for_address(address: SocketAddr) -> Self {
+        HttpConfig {
+            cookie_secure: !address.ip().is_loopback(),
+            session_ttl: SESSION_TTL,
+            request_timeout: REQUEST_TIMEOUT,
+        }
+    }
+}
+
+/// Everything a request handler needs. Cheap to clone: every field is shared.
+#[derive(Clone)]
+pub struct AppState {
+    /// The log, the projection tables and the credentials.
+    pub stores: Stores,
+    /// The write side.
+    pub ledger: Ledger,
+    /// "Now", for sessions, tokens, throttling and default judging moments; tests fix it.
+    pub clock: Arc<dyn Clock>,
+    /// The ledger's time zone: local dates, due-soon and overdue are judged in it.
+    pub time_zone: TimeZone,
+    /// Failed logins.
+    pub throttle: Arc<LoginThrottle>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Browser-facing settings.
+    pub config: Arc<HttpConfig>,
+}
+
+impl AppState {
+    /// A state over `stores`, deciding commands by `rules` (from `huiyin.toml`), reading "now"
+    /// from `clock`.
+    pub fn new(stores: Stores, rules: Rules, clock: Arc<dyn Clock>, config: HttpConfig) -> Self {
+        let time_zone = rules.deadlines.time_zone.clone();
+        AppState {
+            ledger: Ledger::new(Arc::clone(&stores.events), rules, Arc::clone(&clock)),
+            stores,
+            clock,
+            time_zone,
+            throttle: Arc::new(LoginThrottle::default()),
+            metrics: Arc::new(Metrics::default()),
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// Every route: method, path, handler. The router is built from this table and nothing else, so
+/// [`served_routes`] is what the router serves.
+fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+    vec![
+        (Method::POST, "/api/commands", post(api::post_command)),
+        (Method::GET, "/api/board", get(api::board)),
+        (Method::GET, "/api/items/{id}", get(api::item)),
+        (Method::GET, "/api/items/{id}/trail", get(api::trail)),
+        (Method::GET, "/api/stats", get(api::stats)),
+        (Method::POST, "/login", post(session::login)),
+        (Method::POST, "/logout", post(session::logout)),
+        (Method::GET, "/healthz", get(ops::healthz)),
+        (Method::GET, "/metrics", get(ops::metrics)),
+        (Method::GET, "/api/openapi.json", get(ops::openapi)),
+    ]
+}
+
+/// The method and path pattern of every route [`app`] serves.
+pub fn served_routes() -> Vec<(Method, &'static str)> {
+    route_table()
+        .into_iter()
+        .map(|(method, path, _)| (method, path))
+        .collect()
+}
+
+/// The span of one request: its id, method and matched route (the pattern, not the raw path).
+fn request_span(request: &Request) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(metrics::UNMATCHED_ROUTE, MatchedPath::as_str);
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!("request", request_id, method = %request.method(), route)
+}
+
+/// The API's router over `state`.
+pub fn app(state: AppState) -> Router {
+    let mut router = Router::new();
+    for (_, path, handler) in route_table() {
+        router = router.route(path, handler);
+    }
+    // Each layer wraps the ones after it: a request passes them top to bottom, its response
+    // bottom to top. `Router::layer` applies them per route (and to the fallback), which lets the
+    // trace and the metrics see the matched route. The stack is applied in three calls because each
+    // call turns what is under it back into plain axum responses, which `from_fn` and the
+    // timeout need. The last call is the outermost.
+    let outer = ServiceBuilder::new()
+        // 1. Give every request an id (keeping one the client sent), first, so that everything
+        //    after, the trace span included, sees it.
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        // 2. One span per request carrying that id and the route; logs status and latency.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        // 3. Echo the id on the response, errors included.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        // 4. Count the request with its final status (after the rewrite below) and latency.
+        .layer(from_fn_with_state(state.clone(), metrics::record))
+        // 5. Turn every bare error response from the layers below (413, 408, 405) into the JSON
+        //    error shape, and log the hidden detail of any 5xx inside the span.
+        .layer(from_fn(error::json_errors));
+    let inner = ServiceBuilder::new()
+        // 6. Bound the whole request, including its wait for a concurrency permit.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.config.request_timeout,
+        ))
+        // 7. At most CONCURRENT_REQUESTS_MAX at once, one semaphore shared by every route.
+        .layer(GlobalConcurrencyLimitLayer::new(CONCURRENT_REQUESTS_MAX));
+    // 8. Innermost: refuse bodies over 64 KiB, by Content-Length at once, else while reading.
+    let body_limit = RequestBodyLimitLayer::new(REQUEST_BODY_BYTES_MAX);
+    router
+        .fallback(error::route_not_found)
+        .layer(body_limit)
+        .layer(inner)
+        .layer(outer)
+        .with_state(state)
+}
+
+/// Keeps projection `P`'s table current until `stop` turns true, restarting the runner after a
+/// failure.
+async fn keep_current<P: Projection>(stores: Stores, mut stop: watch::Receiver<bool>) {
+    loop {
+        let mut stopped = stop.clone();
+        let shutdown = async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        match projections::runner::run::<P>(&*stores.events, &*stores.views, shutdown).await {
+            Ok(()) => return,
+            Err(error) => {
+                tracing::error!(projection = P::NAME, %error, "projection runner failed; restarting")
+            }
+        }
+        tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => return,
+            () = tokio::time::sleep(RUNNER_RESTART_WAIT) => {}
+        }
+    }
+}
+
+/// Forgets expired sessions every [`SESSION_SWEEP_EVERY`] until `stop` turns true.
+async fn sweep_sessions(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        let now = state.clock.now();
+        if let Err(error) = state.stores.credentials.delete_sessions_expired(now).await {
+            tracing::warn!(%error, "cannot sweep expired sessions");
+        }
+        tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => return,
+            () = tokio::time::sleep(SESSION_SWEEP_EVERY) => {}
+        }
+    }
+}
+
+/// Serves the API on `listener` until `shutdown` completes, keeping the board and figures
+/// tables current in the background (they wake on appends). On shutdown it stops taking
+/// connections, lets requests in flight finish, then stops the runners.
+///
+/// # Errors
+/// When the listener fails.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop, stopping) = watch::channel(false);
+    let tasks = [
+        tokio::spawn(keep_current::<BoardProjection>(
+            state.stores.clone(),
+            stopping.clone(),
+        )),
+        tokio::spawn(keep_current::<FiguresProjection>(
+            state.stores.clone(),
+            stopping.clone(),
+        )),
+        tokio::spawn(sweep_sessions(state.clone(), stopping)),
+    ];
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    let _ = stop.send(true);
+    for task in tasks {
+        if let Err(error) = task.await {
+            tracing::error!(%error, "a background task ended badly");
+        }
+    }
+    served
+}

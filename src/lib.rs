@@ -1,0 +1,14 @@
+//! `huiyin` as a library: what the command line and the HTTP API share, and the API itself.
+//!
+//! - [`reading`]: the board, the figures and an item's trail, live or as of a moment.
+//! - [`when`]: reading "as of" and "now" moments.
+//! - [`auth`]: passwords, tokens, sessions and login throttling; the [`auth::Principal`].
+//! - [`http`]: the axum router ([`http::app`]), its state, errors and [`http::serve`].
+//!
+//! The binary (`src/main.rs`) adds the command line on top. Rules live in the library crates
+//! (`aggregates`, `commands`, `projections`, `infra`); see ARCHITECTURE.md.
+
+pub mod auth;
+pub mod http;
+pub mod reading;
+pub mod when;

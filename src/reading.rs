@@ -1,0 +1,217 @@
+//! Reading the ledger: the board, the figures and an item's trail, live or as of a moment. The
+//! command line and the HTTP API both read through here, so they show the same thing.
+//!
+//! Live reads come from the projection tables, brought up to date first (so a reader always sees
+//! its own writes); as-of reads fold the log in memory up to the moment asked for.
+
+use aggregates::item::ItemEvent;
+use commands::Clock;
+use futures::TryStreamExt;
+use infra::record::Record;
+use infra::store::{EventStore, StoreError, Stores};
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use projections::board::{BoardProjection, BoardRow, BoardView};
+use projections::figures::{Figures, FiguresProjection};
+use projections::runner::{catch_up, RunnerError};
+use projections::trail::Trail;
+use projections::{FoldError, Folded, Projection};
+
+use crate::when::{AsOf, ReadAt};
+
+/// Why the ledger could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A projection could not be brought up to date.
+    #[error(transparent)]
+    Runner(#[from] RunnerError),
+    /// A record could not be folded.
+    #[error(transparent)]
+    Fold(#[from] FoldError),
+    /// A stored record or projection row is unreadable: the database was changed behind the
+    /// program's back, or a bug.
+    #[error("{what} is unreadable: {reason}")]
+    Unreadable {
+        /// Which record or row.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+fn unreadable(what: String, error: impl std::fmt::Display) -> ReadError {
+    ReadError::Unreadable {
+        what,
+        reason: error.to_string(),
+    }
+}
+
+/// Folds the log into projection `P` in memory, stopping after `as_of`. Returns the fold and
+/// the `recorded_at` of the last record folded.
+///
+/// # Errors
+/// [`ReadError`] when the log cannot be read or a record cannot be folded.
+pub async fn fold_until<P: Projection>(
+    store: &dyn EventStore,
+    as_of: AsOf,
+) -> Result<(Folded<P>, Option<Timestamp>), ReadError> {
+    let mut folded = Folded::<P>::default();
+    let mut last_recorded_at = None;
+    let mut records = store.read_all(0);
+    while let Some(stored) = records.try_next().await? {
+        let what = || format!("record at position {}", stored.position);
+        let record: Record = stored.record().map_err(|error| unreadable(what(), error))?;
+        let recorded_at: Timestamp = record
+            .recorded_at
+            .parse()
+            .map_err(|error| unreadable(format!("recorded_at of {}", what()), error))?;
+        let beyond = match as_of {
+            AsOf::Position(position) => record.position > position,
+            AsOf::Time(time) => recorded_at > time,
+        };
+        if beyond {
+            break;
+        }
+        folded.apply(&record)?;
+        last_recorded_at = Some(recorded_at);
+    }
+    Ok((folded, last_recorded_at))
+}
+
+/// Brings projection `P`'s table up to date and reads it back with its checkpoint.
+///
+/// # Errors
+/// [`ReadError`] when the tables cannot be read or a row is unreadable.
+pub async fn live_rows<P: Projection>(stores: &Stores) -> Result<(u64, Vec<P::Row>), ReadError> {
+    catch_up::<P>(&*stores.events, &*stores.views).await?;
+    let (checkpoint, stored) = stores.views.snapshot(P::NAME).await?;
+    let rows = stored
+        .into_iter()
+        .map(|(key, body)| {
+            serde_json::from_str(&body)
+                .map_err(|error| unreadable(format!("{} row {key}", P::NAME), error))
+        })
+        .collect::<Result<Vec<P::Row>, ReadError>>()?;
+    Ok((checkpoint, rows))
+}
+
+/// Rows of projection `P` as the ledger knew them at `at.as_of`, or live; with the number of
+/// records they reflect and the moment flags are judged at (`at.now`, else the as-of moment,
+/// else `clock`'s now).
+///
+/// # Errors
+/// [`ReadError`] when the log or the tables cannot be read.
+pub async fn rows_as_of<P: Projection>(
+    stores: &Stores,
+    at: ReadAt,
+    clock: &dyn Clock,
+) -> Result<(Vec<P::Row>, u64, Timestamp), ReadError> {
+    match at.as_of {
+        Some(as_of) => {
+            let (folded, last_recorded_at) = fold_until::<P>(&*stores.events, as_of).await?;
+            let as_of_moment = match as_of {
+                AsOf::Time(time) => Some(time),
+                AsOf::Position(_) => last_recorded_at,
+            };
+            let now = at.now.or(as_of_moment).unwrap_or_else(|| clock.now());
+            let records = folded.records_folded();
+            Ok((folded.rows().values().cloned().collect(), records, now))
+        }
+        None => {
+            let (checkpoint, rows) = live_rows::<P>(stores).await?;
+            Ok((rows, checkpoint, at.now.unwrap_or_else(|| clock.now())))
+        }
+    }
+}
+
+/// The moment due-soon and overdue are judged at, as a local date and its RFC 3339 text.
+pub fn judged_at(now: Timestamp, time_zone: &TimeZone) -> (Date, String) {
+    let local = now
+        .round(jiff::Unit::Second)
+        .unwrap_or(now)
+        .to_zoned(time_zone.clone());
+    let text = local
+        .timestamp()
+        .display_with_offset(local.offset())
+        .to_string();
+    (local.date(), text)
+}
+
+/// The board at `at`, of the items whose row `keep` accepts.
+///
+/// # Errors
+/// [`ReadError`] when the log or the tables cannot be read.
+pub async fn board_view(
+    stores: &Stores,
+    at: ReadAt,
+    time_zone: &TimeZone,
+    clock: &dyn Clock,
+    keep: impl Fn(&BoardRow) -> bool,
+) -> Result<BoardView, ReadError> {
+    let (rows, records, now) = rows_as_of::<BoardProjection>(stores, at, clock).await?;
+    let (today, now) = judged_at(now, time_zone);
+    Ok(BoardView::of(
+        rows.iter().filter(|row| keep(row)),
+        records,
+        today,
+        now,
+    ))
+}
+
+/// The figures at `at`, for items filed in `year` when given.
+///
+/// # Errors
+/// [`ReadError`] when the log or the tables cannot be read.
+pub async fn figures(
+    stores: &Stores,
+    at: ReadAt,
+    year: Option<i16>,
+    time_zone: &TimeZone,
+    clock: &dyn Clock,
+) -> Result<Figures, ReadError> {
+    let (facts, records, now) = rows_as_of::<FiguresProjection>(stores, at, clock).await?;
+    let (today, now) = judged_at(now, time_zone);
+    Ok(Figures::of(&facts, records, today, now, year))
+}
+
+/// An item's trail: every record of its stream, in order. Empty when there is no such item.
+///
+/// # Errors
+/// [`ReadError`] when the log cannot be read or a record is unreadable.
+pub async fn trail(store: &dyn EventStore, item_id: &str) -> Result<Trail, ReadError> {
+    let stream = commands::item_stream(item_id);
+    let mut trail = Trail::new(item_id);
+    for stored in store.read_stream(&stream).await? {
+        let record = stored.record().map_err(|error| {
+            unreadable(format!("record at position {}", stored.position), error)
+        })?;
+        trail.push(record, stored.hash);
+    }
+    Ok(trail)
+}
+
+/// The ids of the deputies an item names, from its filing record (the first of its trail).
+/// Empty for an empty trail.
+///
+/// # Errors
+/// [`ReadError::Unreadable`] when the first record is not a readable filing.
+pub fn deputy_ids(trail: &Trail) -> Result<Vec<String>, ReadError> {
+    let Some(first) = trail.events.first() else {
+        return Ok(Vec::new());
+    };
+    let what = || format!("record at position {}", first.position);
+    match commands::item_event(&first.event_type, first.data.clone()) {
+        Ok(ItemEvent::ItemFiled { deputies, .. }) => {
+            Ok(deputies.into_iter().map(|deputy| deputy.id).collect())
+        }
+        Ok(_) => Err(unreadable(
+            what(),
+            "the first record of an item is not its filing",
+        )),
+        Err(error) => Err(unreadable(what(), error)),
+    }
+}

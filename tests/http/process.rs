@@ -1,0 +1,234 @@
+//! `huiyin serve` as a real process on a real socket, with credentials made on the command line.
+//! Every wait is on a condition (a line printed, a process exiting) with a bound; nothing sleeps
+//! and hopes.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use libtest_mimic::Trial;
+use serde_json::{json, Value};
+
+use crate::support::{on_both, Fresh};
+
+pub fn trials() -> Vec<Trial> {
+    on_both(
+        "http",
+        "serve_answers_on_a_socket_with_cli_credentials_and_stops_on_sigterm",
+        serve_answers_on_a_socket_with_cli_credentials_and_stops_on_sigterm,
+    )
+}
+
+/// A bound on waits that should end at once; reaching it fails the test instead of hanging.
+const WAIT_BOUND: Duration = Duration::from_secs(60);
+
+fn huiyin(db: &Fresh, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_huiyin"))
+        .arg("--db")
+        .arg(&db.url)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start huiyin");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("huiyin runs")
+}
+
+/// A running server; killed if the test fails before it stops it.
+struct Server {
+    child: Option<Child>,
+    address: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Server {
+    /// Sends SIGTERM and waits (bounded) for the process to exit; returns how it exited.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let pid = child.id().to_string();
+        let killed = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        let (sender, receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = sender.send(child.wait());
+        });
+        match receiver.recv_timeout(WAIT_BOUND) {
+            Ok(status) => status.expect("wait"),
+            Err(_) => {
+                let _ = Command::new("kill").args(["-KILL", &pid]).status();
+                panic!("huiyin serve did not stop on SIGTERM within {WAIT_BOUND:?}");
+            }
+        }
+    }
+}
+
+/// Starts `huiyin serve` on a free port and waits (bounded) for the line naming its address.
+fn start(db: &Fresh, extra: &[&str]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_huiyin"))
+        .arg("--db")
+        .arg(&db.url)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start huiyin serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if let Some(address) = line.strip_prefix("huiyin: listening on http://") {
+                let _ = sender.send(address.to_owned());
+            }
+        }
+    });
+    let address = receiver
+        .recv_timeout(WAIT_BOUND)
+        .expect("huiyin serve prints its address");
+    Server {
+        child: Some(child),
+        address,
+    }
+}
+
+/// One HTTP/1.1 exchange over a fresh connection: status and body.
+fn exchange(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Value) {
+    let mut stream = TcpStream::connect(address).expect("connect");
+    stream.set_read_timeout(Some(WAIT_BOUND)).expect("timeout");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).expect("send head");
+    stream.write_all(body.as_bytes()).expect("send body");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read answer");
+    let (head, body) = answer.split_once("\r\n\r\n").expect("head and body");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("status");
+    let body = serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_owned()));
+    (status, body)
+}
+
+fn json_line(output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("one JSON line")
+}
+
+async fn serve_answers_on_a_socket_with_cli_credentials_and_stops_on_sigterm(db: Fresh) {
+    let server = start(&db, &["--demo"]);
+    let address = server.address.clone();
+    let (status, health) = exchange(&address, "GET", "/healthz", &[], "");
+    assert_eq!(status, 200, "{health}");
+    assert!(
+        health["tree_size"].as_u64().is_some_and(|size| size > 0),
+        "the demo was loaded: {health}"
+    );
+    let (status, refused) = exchange(&address, "GET", "/api/board", &[], "");
+    assert_eq!(
+        (status, refused["error"]["code"].clone()),
+        (401, json!("unauthenticated"))
+    );
+    // A token issued on the command line works over the socket until it is revoked.
+    let issued = json_line(&huiyin(
+        &db,
+        &[
+            "token", "issue", "--person", "audit-01", "--role", "auditor",
+        ],
+        "",
+    ));
+    let token = issued["token"].as_str().expect("token").to_owned();
+    let bearer = format!("Bearer {token}");
+    let (status, board) = exchange(
+        &address,
+        "GET",
+        "/api/board",
+        &[("Authorization", &bearer)],
+        "",
+    );
+    assert_eq!(status, 200);
+    let total = board["summary"]["total"].as_u64().unwrap_or(0);
+    assert!(total > 0, "the demo's items are on the board: {board}");
+    let token_id = issued["token_id"].as_str().expect("token_id");
+    let revoked = json_line(&huiyin(&db, &["token", "revoke", token_id], ""));
+    assert_eq!(revoked["revoked"], true);
+    let (status, _) = exchange(
+        &address,
+        "GET",
+        "/api/board",
+        &[("Authorization", &bearer)],
+        "",
+    );
+    assert_eq!(status, 401);
+    assert_eq!(
+        huiyin(&db, &["token", "revoke", token_id], "")
+            .status
+            .code(),
+        Some(1)
+    );
+    // A password set on the command line logs in over the socket.
+    let set = json_line(&huiyin(
+        &db,
+        &[
+            "password",
+            "set",
+            "--person",
+            "liaison-01",
+            "--role",
+            "liaison",
+        ],
+        "a liaison's password\n",
+    ));
+    assert_eq!(set["ok"], true);
+    let login = json!({"person_id": "liaison-01", "password": "a liaison's password"}).to_string();
+    let (status, who) = exchange(
+        &address,
+        "POST",
+        "/login",
+        &[("Content-Type", "application/json")],
+        &login,
+    );
+    assert_eq!(
+        (status, who["role"].clone()),
+        (200, json!("liaison")),
+        "{who}"
+    );
+    // SIGTERM stops it cleanly, within the bound.
+    let status = server.terminate();
+    assert!(status.success(), "{status}");
+}
