@@ -27,6 +27,11 @@ pub fn trials() -> Vec<Trial> {
     ));
     trials.extend(on_both(
         "http",
+        "a_form_login_is_redirected_and_its_session_expires",
+        a_form_login_is_redirected_and_its_session_expires,
+    ));
+    trials.extend(on_both(
+        "http",
         "login_refusals_have_their_statuses",
         login_refusals_have_their_statuses,
     ));
@@ -222,42 +227,6 @@ async fn login_sets_a_session_cookie_that_works_until_logout(db: Fresh) {
     api.send(with_cookie(request(Method::GET, "/api/board", None, None)))
         .await
         .expect(StatusCode::UNAUTHORIZED, Some("unauthenticated"));
-    // A form login with `next` is redirected there; the session expires after its lifetime.
-    let mut form = Request::builder()
-        .method(Method::POST)
-        .uri("/login")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(
-            "person_id=liaison-01&password=correct+horse+battery&role=&next=%2Fboard",
-        ))
-        .expect("request");
-    form = from_address(form, "127.0.0.1:50000");
-    let redirected = api.send(form).await;
-    assert_eq!(redirected.status, StatusCode::SEE_OTHER);
-    assert_eq!(redirected.headers[header::LOCATION], "/board");
-    let second = cookie_pair(&set_cookie(&redirected));
-    let with_second = |request: Request<Body>| with_header(request, header::COOKIE, &second);
-    api.send(with_second(request(Method::GET, "/api/board", None, None)))
-        .await
-        .expect(StatusCode::OK, None);
-    api.clock.advance(SESSION_TTL);
-    api.send(with_second(request(Method::GET, "/api/board", None, None)))
-        .await
-        .expect(StatusCode::UNAUTHORIZED, Some("unauthenticated"));
-    // Off loopback the cookie is Secure.
-    let public =
-        Api::with_config(&db, HttpConfig::for_address(([192, 0, 2, 10], 443).into())).await;
-    let login = public
-        .send(login_request(
-            &json!({"person_id": "liaison-01", "password": "correct horse battery"}),
-        ))
-        .await;
-    login.expect(StatusCode::OK, None);
-    assert!(
-        set_cookie(&login).ends_with("; Secure"),
-        "{}",
-        set_cookie(&login)
-    );
 }
 
 async fn login_refusals_have_their_statuses(db: Fresh) {
@@ -379,5 +348,46 @@ async fn failed_logins_are_slowed_down_per_account_and_per_address(db: Fresh) {
     assert!(
         text.contains("huiyin_logins_total{outcome=\"throttled\"} 4"),
         "{text}"
+    );
+}
+
+async fn a_form_login_is_redirected_and_its_session_expires(db: Fresh) {
+    let api = Api::new(&db).await;
+    api.password("liaison-01", &[Role::Liaison], "correct horse battery")
+        .await;
+    let mut form = Request::builder()
+        .method(Method::POST)
+        .uri("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(
+            "person_id=liaison-01&password=correct+horse+battery&role=&next=%2Fboard",
+        ))
+        .expect("request");
+    form = from_address(form, "127.0.0.1:50000");
+    let redirected = api.send(form).await;
+    assert_eq!(redirected.status, StatusCode::SEE_OTHER);
+    assert_eq!(redirected.headers[header::LOCATION], "/board");
+    let second = cookie_pair(&set_cookie(&redirected));
+    let with_second = |request: Request<Body>| with_header(request, header::COOKIE, &second);
+    api.send(with_second(request(Method::GET, "/api/board", None, None)))
+        .await
+        .expect(StatusCode::OK, None);
+    api.clock.advance(SESSION_TTL);
+    api.send(with_second(request(Method::GET, "/api/board", None, None)))
+        .await
+        .expect(StatusCode::UNAUTHORIZED, Some("unauthenticated"));
+    // Off loopback the cookie is Secure.
+    let public =
+        Api::with_config(&db, HttpConfig::for_address(([192, 0, 2, 10], 443).into())).await;
+    let login = public
+        .send(login_request(
+            &json!({"person_id": "liaison-01", "password": "correct horse battery"}),
+        ))
+        .await;
+    login.expect(StatusCode::OK, None);
+    assert!(
+        set_cookie(&login).ends_with("; Secure"),
+        "{}",
+        set_cookie(&login)
     );
 }

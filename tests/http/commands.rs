@@ -2,11 +2,11 @@
 
 use aggregates::actor::Role;
 use aggregates::item::ItemAction;
-use axum::http::{header, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use libtest_mimic::Trial;
 use serde_json::{json, Value};
 
-use super::{answered_item, command, file, request, with_header, Api, Cast};
+use super::{answered_item, command, file, raw, Api, Cast};
 use crate::support::{on_both, Fresh};
 
 pub fn trials() -> Vec<Trial> {
@@ -162,7 +162,47 @@ async fn refused_commands_answer_their_documented_status(db: Fresh) {
     api.command(&cast.liaison, &file("2024-S-002", "d-1"))
         .await
         .expect(StatusCode::OK, None);
-    let cases: Vec<(StatusCode, &str, &str, Value)> = vec![
+    let cases = field_refusals(&cast)
+        .into_iter()
+        .chain(rule_refusals(&cast));
+    for (status, code, token, body) in cases {
+        let answer = api.command(token, &body).await;
+        assert_eq!(answer.status, status, "{body}: {:#}", answer.body);
+        answer.expect(status, Some(code));
+    }
+    // Bodies that are not a JSON command at all.
+    let broken = r#"{"type":"FileItem","data":{"item_id":"#;
+    let token = Some(cast.liaison.as_str());
+    api.send(raw(
+        Method::POST,
+        "/api/commands",
+        token,
+        "application/json",
+        broken,
+    ))
+    .await
+    .expect(StatusCode::BAD_REQUEST, Some("invalid"));
+    let as_text = file("2024-S-004", "d-1").to_string();
+    api.send(raw(
+        Method::POST,
+        "/api/commands",
+        token,
+        "text/plain",
+        &as_text,
+    ))
+    .await
+    .expect(StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("invalid"));
+    // Nothing of the refused commands was appended: one filing only.
+    let head = api.stores.events.head().await.expect("head");
+    assert_eq!(head.tree_size, 1);
+}
+
+/// A refused command: the status and code expected, who sends it, and what.
+type Refusal<'a> = (StatusCode, &'static str, &'a str, Value);
+
+/// Commands refused for what they say: bad, missing or unknown fields and types.
+fn field_refusals(cast: &Cast) -> Vec<Refusal<'_>> {
+    vec![
         // A bad field: a title that is empty.
         (
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -228,6 +268,12 @@ async fn refused_commands_answer_their_documented_status(db: Fresh) {
             &cast.office,
             json!({"type": "TriageItem", "data": {}, "extra": 1}),
         ),
+    ]
+}
+
+/// Commands refused by the ledger's rules: existence, state, idempotency, role.
+fn rule_refusals(cast: &Cast) -> Vec<Refusal<'_>> {
+    vec![
         // An item that was never filed.
         (
             StatusCode::NOT_FOUND,
@@ -278,32 +324,7 @@ async fn refused_commands_answer_their_documented_status(db: Fresh) {
                 json!({"item_id": "2024-S-002", "class": "A", "text": "答复"}),
             ),
         ),
-    ];
-    for (status, code, token, body) in cases {
-        let answer = api.command(token, &body).await;
-        assert_eq!(answer.status, status, "{body}: {:#}", answer.body);
-        answer.expect(status, Some(code));
-    }
-    // Bodies that are not a JSON command at all.
-    let malformed = with_header(
-        request(Method::POST, "/api/commands", Some(&cast.liaison), None),
-        header::CONTENT_TYPE,
-        "application/json",
-    );
-    let mut malformed = malformed;
-    *malformed.body_mut() = axum::body::Body::from(r#"{"type":"FileItem","data":{"item_id":"#);
-    api.send(malformed)
-        .await
-        .expect(StatusCode::BAD_REQUEST, Some("invalid"));
-    let mut plain = request(Method::POST, "/api/commands", Some(&cast.liaison), None);
-    *plain.body_mut() = axum::body::Body::from(file("2024-S-004", "d-1").to_string());
-    let plain = with_header(plain, header::CONTENT_TYPE, "text/plain");
-    api.send(plain)
-        .await
-        .expect(StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("invalid"));
-    // Nothing of the refused commands was appended: one filing only.
-    let head = api.stores.events.head().await.expect("head");
-    assert_eq!(head.tree_size, 1);
+    ]
 }
 
 /// Data of the right shape for each command type, so that only the role decides. A command type

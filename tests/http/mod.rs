@@ -227,6 +227,19 @@ pub fn request(
     builder.body(body).expect("request")
 }
 
+/// A request with a body of any content type, and a bearer token if given.
+pub fn raw(
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: &str,
+) -> Request<Body> {
+    let mut request = request(method, path, token, None);
+    *request.body_mut() = Body::from(body.to_owned());
+    with_header(request, header::CONTENT_TYPE, content_type)
+}
+
 /// The same request as coming from `address`.
 pub fn from_address(mut request: Request<Body>, address: &str) -> Request<Body> {
     let address: SocketAddr = address.parse().expect("address");

@@ -287,22 +287,7 @@ async fn openapi_schemas_have_the_fields_the_responses_have(db: Fresh) {
         "/healthz",
         &api.get("/healthz", None).await,
     );
-    api.password("d-1", &[Role::Deputy], "deputy's password")
-        .await;
-    let login = api
-        .post(
-            "/login",
-            None,
-            &json!({"person_id": "d-1", "password": "deputy's password"}),
-        )
-        .await;
-    check_answer(&document, "post", "/login", &login);
-    check_answer(
-        &document,
-        "post",
-        "/logout",
-        &api.post("/logout", None, &json!({})).await,
-    );
+    check_session_answers(&api, &document).await;
 }
 
 async fn unknown_routes_bad_methods_and_large_bodies_answer_in_the_error_shape(db: Fresh) {
@@ -353,4 +338,23 @@ async fn unknown_routes_bad_methods_and_large_bodies_answer_in_the_error_shape(d
         .await
         .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("invalid"));
     assert_eq!(api.stores.events.head().await.expect("head").tree_size, 0);
+}
+
+async fn check_session_answers(api: &Api, document: &Value) {
+    api.password("d-1", &[Role::Deputy], "deputy's password")
+        .await;
+    let login = api
+        .post(
+            "/login",
+            None,
+            &json!({"person_id": "d-1", "password": "deputy's password"}),
+        )
+        .await;
+    check_answer(document, "post", "/login", &login);
+    check_answer(
+        document,
+        "post",
+        "/logout",
+        &api.post("/logout", None, &json!({})).await,
+    );
 }

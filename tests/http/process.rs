@@ -164,9 +164,18 @@ async fn serve_answers_on_a_socket_with_cli_credentials_and_stops_on_sigterm(db:
         (status, refused["error"]["code"].clone()),
         (401, json!("unauthenticated"))
     );
+    cli_credentials_work_over_the_socket(&db, &address);
+    // SIGTERM stops it cleanly, within the bound.
+    let status = server.terminate();
+    assert!(status.success(), "{status}");
+}
+
+/// `token issue`, `token revoke` and `password set`, run as processes, take effect on the
+/// running server.
+fn cli_credentials_work_over_the_socket(db: &Fresh, address: &str) {
     // A token issued on the command line works over the socket until it is revoked.
     let issued = json_line(&huiyin(
-        &db,
+        db,
         &[
             "token", "issue", "--person", "audit-01", "--role", "auditor",
         ],
@@ -175,7 +184,7 @@ async fn serve_answers_on_a_socket_with_cli_credentials_and_stops_on_sigterm(db:
     let token = issued["token"].as_str().expect("token").to_owned();
     let bearer = format!("Bearer {token}");
     let (status, board) = exchange(
-        &address,
+        address,
         "GET",
         "/api/board",
         &[("Authorization", &bearer)],
@@ -185,10 +194,10 @@ async fn serve_answers_on_a_socket_with_cli_credentials_and_stops_on_sigterm(db:
     let total = board["summary"]["total"].as_u64().unwrap_or(0);
     assert!(total > 0, "the demo's items are on the board: {board}");
     let token_id = issued["token_id"].as_str().expect("token_id");
-    let revoked = json_line(&huiyin(&db, &["token", "revoke", token_id], ""));
+    let revoked = json_line(&huiyin(db, &["token", "revoke", token_id], ""));
     assert_eq!(revoked["revoked"], true);
     let (status, _) = exchange(
-        &address,
+        address,
         "GET",
         "/api/board",
         &[("Authorization", &bearer)],
@@ -196,14 +205,12 @@ async fn serve_answers_on_a_socket_with_cli_credentials_and_stops_on_sigterm(db:
     );
     assert_eq!(status, 401);
     assert_eq!(
-        huiyin(&db, &["token", "revoke", token_id], "")
-            .status
-            .code(),
+        huiyin(db, &["token", "revoke", token_id], "").status.code(),
         Some(1)
     );
     // A password set on the command line logs in over the socket.
     let set = json_line(&huiyin(
-        &db,
+        db,
         &[
             "password",
             "set",
@@ -217,7 +224,7 @@ async fn serve_answers_on_a_socket_with_cli_credentials_and_stops_on_sigterm(db:
     assert_eq!(set["ok"], true);
     let login = json!({"person_id": "liaison-01", "password": "a liaison's password"}).to_string();
     let (status, who) = exchange(
-        &address,
+        address,
         "POST",
         "/login",
         &[("Content-Type", "application/json")],
@@ -228,7 +235,4 @@ async fn serve_answers_on_a_socket_with_cli_credentials_and_stops_on_sigterm(db:
         (200, json!("liaison")),
         "{who}"
     );
-    // SIGTERM stops it cleanly, within the bound.
-    let status = server.terminate();
-    assert!(status.success(), "{status}");
 }
