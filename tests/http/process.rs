@@ -159,6 +159,11 @@ async fn serve_answers_on_a_socket_with_cli_credentials_and_stops_on_sigterm(db:
         health["tree_size"].as_u64().is_some_and(|size| size > 0),
         "the demo was loaded: {health}"
     );
+    // Before anyone reads, the server's own runners bring the tables up to the log.
+    let tree_size = health["tree_size"].as_i64().expect("tree size");
+    for projection in ["board", "figures"] {
+        wait_for_checkpoint(&db, projection, tree_size).await;
+    }
     let (status, refused) = exchange(&address, "GET", "/api/board", &[], "");
     assert_eq!(
         (status, refused["error"]["code"].clone()),
@@ -168,6 +173,26 @@ async fn serve_answers_on_a_socket_with_cli_credentials_and_stops_on_sigterm(db:
     // SIGTERM stops it cleanly, within the bound.
     let status = server.terminate();
     assert!(status.success(), "{status}");
+}
+
+/// Waits (bounded) until `projection`'s checkpoint in the database reaches `tree_size`. Only the
+/// server's background runner moves it here: no request has read the board yet.
+async fn wait_for_checkpoint(db: &Fresh, projection: &str, tree_size: i64) {
+    let query =
+        format!("SELECT position FROM projection_checkpoints WHERE projection = '{projection}'");
+    let started = std::time::Instant::now();
+    loop {
+        let reached = crate::raw::integer(&db.url, &query).await.expect("query");
+        if reached == Some(tree_size) {
+            return;
+        }
+        assert!(
+            started.elapsed() < WAIT_BOUND,
+            "{projection} stayed at {reached:?}, the log has {tree_size}"
+        );
+        // Looking again, not hoping: the loop ends on the condition or fails at the bound.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// `token issue`, `token revoke` and `password set`, run as processes, take effect on the
