@@ -12,7 +12,7 @@ use infra::store::{EventStore, StoreError, Stores};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
-use projections::board::{BoardProjection, BoardRow, BoardView};
+use projections::board::{BoardItem, BoardProjection, BoardRow, BoardView};
 use projections::figures::{Figures, FiguresProjection};
 use projections::runner::{catch_up, RunnerError};
 use projections::trail::Trail;
@@ -89,14 +89,18 @@ pub async fn fold_until<P: Projection>(
 pub async fn live_rows<P: Projection>(stores: &Stores) -> Result<(u64, Vec<P::Row>), ReadError> {
     catch_up::<P>(&*stores.events, &*stores.views).await?;
     let (checkpoint, stored) = stores.views.snapshot(P::NAME).await?;
-    let rows = stored
+    Ok((checkpoint, parse_rows::<P>(stored)?))
+}
+
+/// Stored rows of projection `P` (`(key, JSON text)`) as rows.
+fn parse_rows<P: Projection>(stored: Vec<(String, String)>) -> Result<Vec<P::Row>, ReadError> {
+    stored
         .into_iter()
         .map(|(key, body)| {
             serde_json::from_str(&body)
                 .map_err(|error| unreadable(format!("{} row {key}", P::NAME), error))
         })
-        .collect::<Result<Vec<P::Row>, ReadError>>()?;
-    Ok((checkpoint, rows))
+        .collect()
 }
 
 /// Rows of projection `P` as the ledger knew them at `at.as_of`, or live; with the number of
@@ -160,6 +164,26 @@ pub async fn board_view(
         today,
         now,
     ))
+}
+
+/// One item's live board row, judged at `now`; `None` when the board has no such item.
+///
+/// # Errors
+/// [`ReadError`] when the tables cannot be read or the row is unreadable.
+pub async fn board_item(
+    stores: &Stores,
+    item_id: &str,
+    now: Timestamp,
+    time_zone: &TimeZone,
+) -> Result<Option<BoardItem>, ReadError> {
+    let checkpoint = catch_up::<BoardProjection>(&*stores.events, &*stores.views).await?;
+    let stored = stores
+        .views
+        .rows(BoardProjection::NAME, &[item_id.to_owned()])
+        .await?;
+    let rows = parse_rows::<BoardProjection>(stored)?;
+    let (today, now) = judged_at(now, time_zone);
+    Ok(BoardView::of(&rows, checkpoint, today, now).items.pop())
 }
 
 /// The figures at `at`, for items filed in `year` when given.

@@ -3,13 +3,9 @@
 use aggregates::actor::Role;
 use axum::extract::State;
 use axum::Json;
-use infra::store::Stores;
-use jiff::tz::TimeZone;
-use projections::board::{BoardItem, BoardProjection, BoardRow, BoardView};
+use projections::board::{BoardItem, BoardRow, BoardView};
 use projections::figures::Figures;
-use projections::runner::catch_up;
 use projections::trail::Trail;
-use projections::Projection;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -18,7 +14,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::AppState;
 use crate::auth::Principal;
-use crate::reading::{self, judged_at};
+use crate::reading;
 use crate::when::{parse_moment, ReadAt};
 
 /// One command, as DESIGN.md §4 writes it, without `actor` and `role`: over HTTP the person and
@@ -255,32 +251,6 @@ async fn visible_trail(
     Ok(trail)
 }
 
-/// The live board row of one item, judged at `now`.
-async fn board_item(
-    stores: &Stores,
-    item_id: &str,
-    now: jiff::Timestamp,
-    time_zone: &TimeZone,
-) -> Result<Option<BoardItem>, ApiError> {
-    let checkpoint = catch_up::<BoardProjection>(&*stores.events, &*stores.views)
-        .await
-        .map_err(reading::ReadError::from)?;
-    let stored = stores
-        .views
-        .rows(BoardProjection::NAME, &[item_id.to_owned()])
-        .await
-        .map_err(reading::ReadError::from)?;
-    let mut rows = Vec::with_capacity(stored.len());
-    for (key, body) in stored {
-        let row: BoardRow = serde_json::from_str(&body).map_err(|error| {
-            ApiError::Internal(format!("board row {key} is unreadable: {error}"))
-        })?;
-        rows.push(row);
-    }
-    let (today, now) = judged_at(now, time_zone);
-    Ok(BoardView::of(&rows, checkpoint, today, now).items.pop())
-}
-
 /// An item: its board row and its trail (履历). A deputy may read only an item that names them.
 #[utoipa::path(get, path = "/api/items/{id}", tag = "ledger",
     params(("id" = String, Path, description = "The item's id"), ItemQuery),
@@ -303,7 +273,7 @@ pub(crate) async fn item(
         None => state.clock.now(),
     };
     let trail = visible_trail(&state, &principal, &item_id).await?;
-    let item = board_item(&state.stores, &item_id, now, &state.time_zone)
+    let item = reading::board_item(&state.stores, &item_id, now, &state.time_zone)
         .await?
         .ok_or_else(|| {
             ApiError::Internal(format!("item {item_id} has a trail but no board row"))
