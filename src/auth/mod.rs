@@ -269,6 +269,9 @@ pub async fn login(
     attempt: LoginAttempt,
     now: Timestamp,
 ) -> Result<Principal, AuthError> {
+    // A malformed id names no one and is refused before it is counted, so the throttle's keys
+    // stay short (at most `ID_CHARS_MAX` characters).
+    check_person_id(&attempt.person_id)?;
     let wait = throttle.wait_left(&attempt.person_id, attempt.address, now);
     if !wait.is_zero() {
         return Err(AuthError::Throttled(wait));

@@ -240,6 +240,9 @@ async fn login_refusals_have_their_statuses(db: Fresh) {
     attempt(json!({"person_id": "nobody", "password": "leader's password"}))
         .await
         .expect(StatusCode::UNAUTHORIZED, Some("unauthenticated"));
+    attempt(json!({"person_id": "x".repeat(65), "password": "leader's password"}))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("invalid"));
     // Right password, but two roles and none chosen; a role not granted; a role that is no role.
     attempt(json!({"person_id": "l-1", "password": "leader's password"}))
         .await
