@@ -1,7 +1,7 @@
 //! `POST /api/commands`: who acts, and every refusal's status.
 
+use aggregates::access::COMMANDS;
 use aggregates::actor::Role;
-use aggregates::item::ItemAction;
 use axum::http::{Method, StatusCode};
 use libtest_mimic::Trial;
 use serde_json::{json, Value};
@@ -329,17 +329,39 @@ fn rule_refusals(cast: &Cast) -> Vec<Refusal<'_>> {
 
 /// Data of the right shape for each command type, so that only the role decides. A command type
 /// the domain adds without a sample here fails this test, which keeps the table test complete.
-fn sample_data(command_type: &str, item_id: &str) -> Value {
+fn sample_data(command_type: &str, id: &str) -> Value {
+    let person = json!({"id": "d-1", "name": "王芳"});
     match command_type {
-        "FileItem" => json!({"item_id": item_id, "kind": "suggestion", "title": "样例", "body": "",
+        "FileItem" => json!({"item_id": id, "kind": "suggestion", "title": "样例", "body": "",
                              "deputies": [{"id": "d-1", "name": "王芳", "lead": true}]}),
-        "TriageItem" => json!({"item_id": item_id, "decision": "accept"}),
-        "AssignItem" => json!({"item_id": item_id, "lead_unit": "执行局",
+        "TriageItem" => json!({"item_id": id, "decision": "accept"}),
+        "AssignItem" => json!({"item_id": id, "lead_unit": "执行局",
                                "leader": {"id": "l-1", "name": "陈立新", "level": "vice_president"}}),
-        "AnswerItem" => json!({"item_id": item_id, "class": "A", "text": "答复"}),
-        "RateAnswer" => json!({"item_id": item_id, "rating": "satisfied"}),
-        "FulfilCommitment" => json!({"item_id": item_id, "commitment_id": "c-1"}),
-        "ReconcileItem" | "CloseItem" => json!({"item_id": item_id}),
+        "AcknowledgeItem" => json!({"item_id": id, "unit": "执行局"}),
+        "RecordContact" => json!({"item_id": id, "deputy_id": "d-1", "channel": "in_person",
+                                  "stage": "before", "summary": "面商"}),
+        "SubmitCoView" => json!({"item_id": id, "unit": "立案庭", "view": "同意"}),
+        "ReportProgress" => json!({"item_id": id, "summary": "进展"}),
+        "RequestExtension" => json!({"item_id": id, "until": "2024-07-10", "reason": "协调"}),
+        "DecideExtension" => json!({"item_id": id, "approve": true, "note": "同意"}),
+        "AnswerItem" => json!({"item_id": id, "class": "A", "text": "答复"}),
+        "ReclassifyAnswer" => json!({"item_id": id, "class": "B", "reason": "更正"}),
+        "RateAnswer" => json!({"item_id": id, "rating": "satisfied"}),
+        "FulfilCommitment" => json!({"item_id": id, "commitment_id": "c-1"}),
+        "ReconcileItem" | "CloseItem" => json!({"item_id": id}),
+        "WithdrawItem" | "ReopenItem" => json!({"item_id": id, "reason": "理由"}),
+        "StartCaseFollow" => json!({"follow_id": id, "case_no": "(2024)X0101执1号",
+                                    "deputy": person, "judge": {"id": "j-1", "name": "赵明"}}),
+        "RecordEnforcementAction" => json!({"follow_id": id, "kind": "on_site", "summary": "查封",
+                                            "deputy_present": true}),
+        "RecordMediation" => json!({"follow_id": id, "settled": true, "summary": "和解"}),
+        "RecordRecovery" => json!({"follow_id": id, "amount": "100.00", "summary": "到账"}),
+        "RecordFollowEvaluation" => json!({"follow_id": id, "rating": "satisfied", "comment": ""}),
+        "EndCaseFollow" => json!({"follow_id": id, "outcome": "settled", "summary": "履行完毕"}),
+        "RecordEngagement" => json!({"engagement_id": id, "kind": "visit", "deputies": ["d-1"],
+                                     "summary": "走访"}),
+        "RegisterPerson" => json!({"person_id": id, "name": "王芳", "kind": "deputy"}),
+        "GrantAccess" | "RevokeAccess" => json!({"person_id": id, "role": "deputy"}),
         other => panic!("no sample data for command type {other}; add one so its roles are tested"),
     }
 }
@@ -356,12 +378,14 @@ async fn every_role_the_command_table_forbids_gets_403(db: Fresh) {
     }
     let mut forbidden_pairs = 0;
     let mut pair = 0;
-    for command_type in ItemAction::TYPES {
-        let allowed = ItemAction::allowed_roles(command_type);
+    let mut creating = 0;
+    for rule in COMMANDS {
+        let (command_type, allowed) = (rule.command, rule.roles);
         assert!(!allowed.is_empty(), "{command_type} names no role");
         for (role, token) in &tokens {
-            // Each pair on an item of its own that does not exist: the role is checked before
-            // existence, so a forbidden role gets 403 and an allowed one 404 (or, filing, 200).
+            // Each pair on a thing of its own that does not exist: the role is checked before
+            // existence, so a forbidden role gets 403 and an allowed one 404 (or, for a command
+            // that creates its stream, 200).
             pair += 1;
             let body = command(
                 &format!("t-{pair}"),
@@ -377,6 +401,7 @@ async fn every_role_the_command_table_forbids_gets_403(db: Fresh) {
                     "{command_type} as {role}: {:#}",
                     answer.body
                 );
+                creating += usize::from(answer.status == StatusCode::OK);
             } else {
                 forbidden_pairs += 1;
                 assert_eq!(
@@ -389,12 +414,12 @@ async fn every_role_the_command_table_forbids_gets_403(db: Fresh) {
             }
         }
     }
-    assert!(
-        forbidden_pairs >= ItemAction::TYPES.len() * 4,
-        "{forbidden_pairs}"
-    );
-    // Only the liaison's filing (allowed, on an unused id) appended anything.
-    assert_eq!(api.stores.events.head().await.expect("head").tree_size, 1);
+    assert!(forbidden_pairs >= COMMANDS.len() * 4, "{forbidden_pairs}");
+    // Only the allowed commands that create their stream (a filing, a case follow, an
+    // engagement, a person) appended anything: one record each.
+    assert!(creating >= 4, "{creating}");
+    let tree_size = api.stores.events.head().await.expect("head").tree_size;
+    assert_eq!(tree_size, creating as u64);
 }
 
 async fn a_deputy_reads_and_rates_only_their_own_items(db: Fresh) {
@@ -451,7 +476,8 @@ async fn an_auditor_reads_everything_and_changes_nothing(db: Fresh) {
     let cast = Cast::of(&api).await;
     answered_item(&api, &cast, "2024-S-030", "d-1").await;
     let size = api.stores.events.head().await.expect("head").tree_size;
-    for command_type in ItemAction::TYPES {
+    for rule in COMMANDS {
+        let command_type = rule.command;
         let body = command(
             &format!("a-{command_type}"),
             command_type,
