@@ -49,6 +49,14 @@ pub struct RouteNotFound;
 #[derive(Debug, Clone)]
 struct HiddenDetail(Arc<str>);
 
+/// A refusal's Chinese message, carried to [`json_errors`], which sends it instead of the English
+/// one when the request prefers Chinese (`Accept-Language: zh…`).
+#[derive(Debug, Clone)]
+struct ChineseMessage {
+    code: &'static str,
+    message: String,
+}
+
 /// Everything a request can fail with. Each variant's status and code is decided once, in
 /// `IntoResponse` below.
 #[derive(Debug, thiserror::Error)]
@@ -198,6 +206,12 @@ impl IntoResponse for ApiError {
         if let ApiError::RouteNotFound { .. } = &self {
             response.extensions_mut().insert(RouteNotFound);
         }
+        if let ApiError::Refused { message_zh, .. } = &self {
+            response.extensions_mut().insert(ChineseMessage {
+                code,
+                message: message_zh.clone(),
+            });
+        }
         if status.is_server_error() {
             response
                 .extensions_mut()
@@ -207,12 +221,63 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// True when the request's `Accept-Language` ranks a Chinese tag (`zh`, `zh-CN`, …) first.
+fn prefers_chinese(request: &Request) -> bool {
+    let Some(header) = request
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let mut best: Option<(f32, bool)> = None;
+    for range in header.split(',') {
+        let mut parts = range.split(';');
+        let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let weight = parts
+            .find_map(|part| part.trim().strip_prefix("q="))
+            .and_then(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let chinese = tag == "zh" || tag.starts_with("zh-");
+        if best.is_none_or(|(best_weight, _)| weight > best_weight) {
+            best = Some((weight, chinese));
+        }
+    }
+    best.is_some_and(|(weight, chinese)| chinese && weight > 0.0)
+}
+
+/// A refusal's response again, with its Chinese message.
+fn in_chinese(response: Response, chinese: ChineseMessage) -> Response {
+    let (mut parts, _) = response.into_parts();
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: chinese.code.to_owned(),
+            message: chinese.message,
+        },
+    };
+    let rewritten = Json(body).into_response();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(header::CONTENT_LANGUAGE, HeaderValue::from_static("zh"));
+    Response::from_parts(parts, rewritten.into_body())
+}
+
 /// Makes every error response the JSON shape, and logs the hidden detail of every 5xx. Runs
-/// inside the trace span, so the log line carries the request id.
+/// inside the trace span, so the log line carries the request id. A refusal is sent in Chinese
+/// when the request prefers it.
 pub(crate) async fn json_errors(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+    let chinese = prefers_chinese(&request);
+    let mut response = next.run(request).await;
     if let Some(HiddenDetail(detail)) = response.extensions().get::<HiddenDetail>() {
         tracing::error!(status = %response.status(), %detail, "request failed");
+    }
+    if let Some(message) = response.extensions_mut().remove::<ChineseMessage>() {
+        return if chinese {
+            in_chinese(response, message)
+        } else {
+            response
+        };
     }
     let status = response.status();
     let is_error = status.is_client_error() || status.is_server_error();
@@ -354,6 +419,27 @@ mod tests {
             };
             assert_eq!(error.status_and_code(), (status, code.as_str()));
         }
+    }
+
+    #[test]
+    fn chinese_is_preferred_only_when_ranked_first() {
+        let asks = |value: &str| {
+            let request = Request::builder()
+                .header(header::ACCEPT_LANGUAGE, value)
+                .body(axum::body::Body::empty())
+                .expect("request");
+            prefers_chinese(&request)
+        };
+        assert!(asks("zh-CN,zh;q=0.9,en;q=0.8"));
+        assert!(asks("zh"));
+        assert!(asks("en;q=0.5, zh-Hans"));
+        assert!(!asks("en-US,en;q=0.9,zh;q=0.8"));
+        assert!(!asks("zh;q=0"));
+        assert!(!asks("zhx"));
+        let none = Request::builder()
+            .body(axum::body::Body::empty())
+            .expect("request");
+        assert!(!prefers_chinese(&none));
     }
 
     #[test]

@@ -2,11 +2,11 @@
 
 use aggregates::access::COMMANDS;
 use aggregates::actor::Role;
-use axum::http::{Method, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use libtest_mimic::Trial;
 use serde_json::{json, Value};
 
-use super::{answered_item, command, file, raw, Api, Cast};
+use super::{answered_item, command, file, raw, request, with_header, Api, Cast};
 use crate::support::{on_both, Fresh};
 
 pub fn trials() -> Vec<Trial> {
@@ -20,6 +20,11 @@ pub fn trials() -> Vec<Trial> {
         "http",
         "refused_commands_answer_their_documented_status",
         refused_commands_answer_their_documented_status,
+    ));
+    trials.extend(on_both(
+        "http",
+        "refusals_are_in_chinese_when_the_request_prefers_it",
+        refusals_are_in_chinese_when_the_request_prefers_it,
     ));
     trials.extend(on_both(
         "http",
@@ -195,6 +200,37 @@ async fn refused_commands_answer_their_documented_status(db: Fresh) {
     // Nothing of the refused commands was appended: one filing only.
     let head = api.stores.events.head().await.expect("head");
     assert_eq!(head.tree_size, 1);
+}
+
+async fn refusals_are_in_chinese_when_the_request_prefers_it(db: Fresh) {
+    let api = Api::new(&db).await;
+    let cast = Cast::of(&api).await;
+    let answer_as_handler = command(
+        "zh-1",
+        "AnswerItem",
+        "2024-05-20T09:00:00+08:00",
+        json!({"item_id": "2024-S-404", "class": "A", "text": "答复"}),
+    );
+    let english = api.command(&cast.handler, &answer_as_handler).await;
+    english.expect(StatusCode::FORBIDDEN, Some("forbidden"));
+    let message = english.body["error"]["message"].as_str().expect("message");
+    assert!(message.is_ascii(), "{message}");
+    let chinese = api
+        .send(with_header(
+            request(
+                Method::POST,
+                "/api/commands",
+                Some(&cast.handler),
+                Some(&answer_as_handler),
+            ),
+            header::ACCEPT_LANGUAGE,
+            "zh-CN,zh;q=0.9,en;q=0.5",
+        ))
+        .await;
+    chinese.expect(StatusCode::FORBIDDEN, Some("forbidden"));
+    assert_eq!(chinese.headers[header::CONTENT_LANGUAGE], "zh");
+    let message = chinese.body["error"]["message"].as_str().expect("message");
+    assert!(!message.is_ascii(), "{message}");
 }
 
 /// A refused command: the status and code expected, who sends it, and what.
