@@ -13,6 +13,7 @@ pub mod extract;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
+pub mod proofs;
 pub mod session;
 
 use std::future::Future;
@@ -134,6 +135,14 @@ fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/api/items/{id}", get(api::item)),
         (Method::GET, "/api/items/{id}/trail", get(api::trail)),
         (Method::GET, "/api/stats", get(api::stats)),
+        (Method::GET, "/api/checkpoint", get(proofs::checkpoint)),
+        (Method::GET, "/api/proofs/inclusion", get(proofs::inclusion)),
+        (
+            Method::GET,
+            "/api/proofs/consistency",
+            get(proofs::consistency),
+        ),
+        (Method::GET, "/api/export", get(proofs::export)),
         (Method::POST, "/login", post(session::login)),
         (Method::POST, "/logout", post(session::logout)),
         (Method::GET, "/healthz", get(ops::healthz)),

@@ -5,7 +5,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{api, ops, session};
+use super::{api, ops, proofs, session};
 
 /// The API's OpenAPI document.
 #[derive(OpenApi)]
@@ -21,6 +21,10 @@ use super::{api, ops, session};
         api::item,
         api::trail,
         api::stats,
+        proofs::checkpoint,
+        proofs::inclusion,
+        proofs::consistency,
+        proofs::export,
         session::login,
         session::logout,
         ops::healthz,
@@ -30,6 +34,7 @@ use super::{api, ops, session};
     modifiers(&Credentials),
     tags(
         (name = "ledger", description = "Commands, the board, items, trails and figures"),
+        (name = "proofs", description = "Signed checkpoints, inclusion and consistency proofs, the export"),
         (name = "session", description = "Password login and logout"),
         (name = "operations", description = "Health, metrics and this document"),
     )

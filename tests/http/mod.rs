@@ -15,6 +15,7 @@ mod access;
 mod commands;
 mod ops;
 mod process;
+mod proofs;
 mod read;
 
 use std::net::SocketAddr;
@@ -44,6 +45,7 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(access::trials());
     trials.extend(read::trials());
     trials.extend(ops::trials());
+    trials.extend(proofs::trials());
     trials.extend(process::trials());
     trials
 }

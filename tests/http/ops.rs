@@ -94,7 +94,7 @@ async fn healthz_and_metrics(db: Fresh) {
 }
 
 /// The document as the server serves it.
-async fn document(api: &Api) -> Value {
+pub async fn document(api: &Api) -> Value {
     let answer = api.get("/api/openapi.json", None).await;
     answer.expect(StatusCode::OK, None);
     answer.body
@@ -204,7 +204,7 @@ fn check_shape(document: &Value, schema: &Value, value: &Value, at: &str) {
     }
 }
 
-fn check_answer(document: &Value, method: &str, path: &str, answer: &Answer) {
+pub fn check_answer(document: &Value, method: &str, path: &str, answer: &Answer) {
     let status = answer.status.as_u16().to_string();
     let response = &document["paths"][path][method]["responses"][&status];
     assert!(
