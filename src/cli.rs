@@ -282,6 +282,13 @@ pub(crate) struct ServeArgs {
     /// Load the demonstration ledger first (appends nothing if it is already loaded).
     #[arg(long)]
     pub(crate) demo: bool,
+    /// Sign a checkpoint with this signer key (from `huiyin keygen`) at start and then every
+    /// `--checkpoint-every-s` seconds, whenever the log has grown.
+    #[arg(long, env = "HUIYIN_CHECKPOINT_KEY")]
+    pub(crate) checkpoint_key: Option<PathBuf>,
+    /// Seconds between signed checkpoints.
+    #[arg(long, env = "HUIYIN_CHECKPOINT_EVERY_S", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) checkpoint_every_s: u64,
 }
 
 #[derive(Debug, Args)]

@@ -100,7 +100,7 @@ async fn run_on_store(
         Command::Prove(args) => proof::prove(store, args).await,
         Command::Export(args) => proof::export(store, args, origin).await,
         Command::Import(args) => proof::import(store, args).await,
-        Command::Serve(args) => serve::run(stores.clone(), rules.clone(), args).await,
+        Command::Serve(args) => serve::run(stores.clone(), rules.clone(), args, origin).await,
         Command::Token(args) => access::token(stores, args).await,
         Command::Password(args) => access::password(stores, args).await,
         Command::Tlog(_) | Command::Keygen(_) => unreachable!("handled without a database"),

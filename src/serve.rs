@@ -2,21 +2,46 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use aggregates::rules::Rules;
 use anyhow::Context;
 use commands::SystemClock;
 use huiyin::http::{serve, AppState, HttpConfig};
-use infra::store::Stores;
+use infra::note::SignerKey;
+use infra::signing::sign_checkpoint;
+use infra::store::{EventStore, Stores};
 use tokio::net::TcpListener;
 
 use crate::cli::ServeArgs;
 use crate::output;
 
-pub(crate) async fn run(stores: Stores, rules: Rules, args: ServeArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(
+    stores: Stores,
+    rules: Rules,
+    args: ServeArgs,
+    origin: &str,
+) -> anyhow::Result<ExitCode> {
     if args.demo {
         crate::demo::load_demo(&stores, &rules, crate::demo::SEED_DEFAULT).await?;
     }
+    let (stop_signing, signing_stopped) = tokio::sync::watch::channel(false);
+    let signing = match &args.checkpoint_key {
+        Some(path) => {
+            let signer = crate::keys::read_signer(path)?;
+            let every = Duration::from_secs(args.checkpoint_every_s);
+            let events = Arc::clone(&stores.events);
+            let origin = origin.to_owned();
+            Some(tokio::spawn(sign_checkpoints(
+                events,
+                signer,
+                origin,
+                every,
+                signing_stopped,
+            )))
+        }
+        None => None,
+    };
     let listener = TcpListener::bind(&args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
@@ -32,8 +57,40 @@ pub(crate) async fn run(stores: Stores, rules: Rules, args: ServeArgs) -> anyhow
     serve(listener, state, shutdown_signal())
         .await
         .context("the server stopped")?;
+    let _ = stop_signing.send(true);
+    if let Some(signing) = signing {
+        let _ = signing.await;
+    }
     eprintln!("huiyin: stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Signs a checkpoint now and then every `every`, whenever the log has grown, until `stopped`
+/// turns true. A failure is logged and retried at the next tick: it must not stop the server,
+/// and `sign_checkpoint` refuses, rather than signs, a log inconsistent with the last checkpoint.
+async fn sign_checkpoints(
+    events: Arc<dyn EventStore>,
+    signer: SignerKey,
+    origin: String,
+    every: Duration,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stopped.wait_for(|stopped| *stopped) => return,
+        }
+        match sign_checkpoint(&*events, &signer, &origin).await {
+            Ok(signed) if signed.fresh => tracing::info!(
+                checkpoint_id = signed.stored.checkpoint_id,
+                "signed a checkpoint"
+            ),
+            Ok(_) => tracing::debug!("the log has not grown since the last checkpoint"),
+            Err(error) => tracing::error!(%error, "cannot sign a checkpoint"),
+        }
+    }
 }
 
 /// Completes on Ctrl-C or, on Unix, SIGTERM.

@@ -14,11 +14,17 @@ use serde_json::{json, Value};
 use crate::support::{on_both, Fresh};
 
 pub fn trials() -> Vec<Trial> {
-    on_both(
+    let mut trials = on_both(
         "http",
         "serve_answers_on_a_socket_with_cli_credentials_and_stops_on_sigterm",
         serve_answers_on_a_socket_with_cli_credentials_and_stops_on_sigterm,
-    )
+    );
+    trials.extend(on_both(
+        "http",
+        "serve_signs_a_checkpoint_at_start_and_again_after_the_log_grows",
+        serve_signs_a_checkpoint_at_start_and_again_after_the_log_grows,
+    ));
+    trials
 }
 
 /// A bound on waits that should end at once; reaching it fails the test instead of hanging.
@@ -259,5 +265,84 @@ fn cli_credentials_work_over_the_socket(db: &Fresh, address: &str) {
         (status, who["role"].clone()),
         (200, json!("liaison")),
         "{who}"
+    );
+}
+
+fn filing(item_id: &str) -> String {
+    json!({"command_id": format!("file-{item_id}"), "type": "FileItem", "at": "2024-03-01T09:00:00+08:00",
+        "actor": "liaison-01", "role": "liaison", "data": {"item_id": item_id, "kind": "suggestion",
+        "title": "定时签名", "body": "", "deputies": [{"id": "d-1", "name": "王芳"}]}})
+    .to_string()
+}
+
+/// Polls `GET /api/checkpoint` (bounded) until the signed tree size reaches `tree_size`.
+fn wait_for_signed_checkpoint(address: &str, token: &str, tree_size: u64) -> Value {
+    let bearer = format!("Bearer {token}");
+    let deadline = std::time::Instant::now() + WAIT_BOUND;
+    loop {
+        let (status, body) = exchange(
+            address,
+            "GET",
+            "/api/checkpoint",
+            &[("Authorization", &bearer)],
+            "",
+        );
+        if status == 200 && body["tree_size"].as_u64() >= Some(tree_size) {
+            return body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint of size {tree_size} within {WAIT_BOUND:?}: {status} {body}"
+        );
+        // The polling interval of a bounded wait, not a guess at how long signing takes.
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+async fn serve_signs_a_checkpoint_at_start_and_again_after_the_log_grows(db: Fresh) {
+    let folder = tempfile::tempdir().expect("folder");
+    let prefix = folder.path().join("ledger");
+    let keygen = huiyin(
+        &db,
+        &["keygen", "--out", prefix.to_str().expect("path")],
+        "",
+    );
+    assert!(
+        keygen.status.success(),
+        "{}",
+        String::from_utf8_lossy(&keygen.stderr)
+    );
+    let key = format!("{}.key", prefix.display());
+    let filed = huiyin(&db, &["exec", "-"], &format!("{}\n", filing("T-1")));
+    assert!(filed.status.success());
+    let issued = json_line(&huiyin(
+        &db,
+        &[
+            "token", "issue", "--person", "audit-01", "--role", "auditor",
+        ],
+        "",
+    ));
+    let token = issued["token"].as_str().expect("token").to_owned();
+    let server = start(
+        &db,
+        &["--checkpoint-key", &key, "--checkpoint-every-s", "1"],
+    );
+    // Signed at start, covering the one record.
+    let first = wait_for_signed_checkpoint(&server.address, &token, 1);
+    assert_eq!(first["tree_size"], 1);
+    // Another process appends; the next tick signs the grown log.
+    let filed = huiyin(&db, &["exec", "-"], &format!("{}\n", filing("T-2")));
+    assert!(filed.status.success());
+    let second = wait_for_signed_checkpoint(&server.address, &token, 2);
+    assert_eq!(second["tree_size"], 2);
+    assert!(server.terminate().success());
+    // Both checkpoints are stored and consistent: verify checks every stored checkpoint.
+    let public = format!("{}.pub", prefix.display());
+    let verified = huiyin(&db, &["verify", "--key", &public], "");
+    assert_eq!(
+        verified.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
     );
 }
