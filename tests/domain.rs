@@ -2,13 +2,12 @@
 //! two-round item, a case follow, engagements and people, the facts about other items, the
 //! settings file, and the refusals of the new commands.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use libtest_mimic::Trial;
 use serde_json::{json, Value};
 
-use crate::support::{on_both, Fresh};
+use crate::support::{huiyin, on_both, Fresh};
 
 pub fn trials() -> Vec<Trial> {
     let mut trials = Vec::new();
@@ -48,25 +47,6 @@ pub fn trials() -> Vec<Trial> {
         year_without_a_notice,
     ));
     trials
-}
-
-fn huiyin(db: &Fresh, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_huiyin"))
-        .arg("--db")
-        .arg(&db.url)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start huiyin");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("huiyin runs")
 }
 
 fn lines(output: &Output) -> Vec<Value> {

@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 use libtest_mimic::Trial;
 use serde_json::{json, Value};
 
-use crate::support::{on_both, Fresh};
+use crate::support::{huiyin, on_both, Fresh};
 
 pub fn trials() -> Vec<Trial> {
     let mut trials = Vec::new();
@@ -46,26 +46,6 @@ pub fn trials() -> Vec<Trial> {
         stats_and_xlsx_exports_carry_the_figures,
     ));
     trials
-}
-
-/// Runs `huiyin --db URL ARGS…` with `stdin` as standard input.
-pub fn huiyin(db: &Fresh, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_huiyin"))
-        .arg("--db")
-        .arg(&db.url)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start huiyin");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("huiyin runs")
 }
 
 pub fn lines(output: &Output) -> Vec<Value> {

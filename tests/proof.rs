@@ -11,7 +11,8 @@ use infra::record::{seal, Record};
 use libtest_mimic::Trial;
 use serde_json::Value;
 
-use crate::e2e::{exec, huiyin, lifecycle, lines};
+use crate::e2e::{exec, lifecycle, lines};
+use crate::support::huiyin;
 use crate::support::{fresh, on_both, Db, Fresh};
 
 pub fn trials() -> Vec<Trial> {

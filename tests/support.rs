@@ -6,6 +6,8 @@
 //! `HUIYIN_REQUIRE_PG=1` (which `.ci/run` sets): then they fail.
 
 use std::future::Future;
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -174,4 +176,24 @@ pub fn announce_skips() {
             eprintln!();
         }
     }
+}
+
+/// Runs the built `huiyin --db URL ARGS…` on `db` with `stdin` as standard input.
+pub fn huiyin(db: &Fresh, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_huiyin"))
+        .arg("--db")
+        .arg(&db.url)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start huiyin");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("huiyin runs")
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use libtest_mimic::Trial;
 use serde_json::{json, Value};
 
-use crate::support::{on_both, Fresh};
+use crate::support::{huiyin, on_both, Fresh};
 
 pub fn trials() -> Vec<Trial> {
     let mut trials = on_both(
@@ -29,25 +29,6 @@ pub fn trials() -> Vec<Trial> {
 
 /// A bound on waits that should end at once; reaching it fails the test instead of hanging.
 const WAIT_BOUND: Duration = Duration::from_secs(60);
-
-fn huiyin(db: &Fresh, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_huiyin"))
-        .arg("--db")
-        .arg(&db.url)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start huiyin");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("huiyin runs")
-}
 
 /// A running server; killed if the test fails before it stops it.
 struct Server {
