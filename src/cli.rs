@@ -37,6 +37,9 @@ pub(crate) enum Command {
     Verify(VerifyArgs),
     /// Loads the demonstration ledger and prints its board.
     Demo(DemoArgs),
+    /// Evaluates the reminder and notice rules as of --now and queues what is due, once per
+    /// notice ever; prints one JSON line per newly queued notice.
+    Remind(RemindArgs),
     /// Rebuilds every projection table from position 0, with a progress bar.
     Rebuild(RebuildArgs),
     /// Signs, stores and prints a checkpoint of the current log (C2SP tlog-checkpoint note).
@@ -264,6 +267,16 @@ pub(crate) struct DemoArgs {
     /// The seed of the story: the same seed (on the same day) tells the same story.
     #[arg(long, default_value_t = crate::demo::SEED_DEFAULT)]
     pub(crate) seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RemindArgs {
+    /// The moment to judge at: an RFC 3339 time, or a date (its end, local time).
+    #[arg(long)]
+    pub(crate) now: String,
+    /// Print what would be queued, and queue nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 #[derive(Debug, Args)]

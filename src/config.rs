@@ -4,6 +4,7 @@
 //! The file is `--config PATH` (or `HUIYIN_CONFIG`), else `huiyin.toml` in the working directory
 //! if there is one, else none (all defaults).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use aggregates::calendar::{official_notices, parse_notice, HolidayNotice};
@@ -11,6 +12,7 @@ use aggregates::deadline::{DeadlineRules, WorkingCalendar};
 use aggregates::rules::Rules;
 use anyhow::{bail, Context};
 use jiff::tz::TimeZone;
+use projections::notices::{Address, Audience, NoticeKind, NoticeRules};
 use serde::Deserialize;
 
 /// The file looked for in the working directory when no `--config` is given.
@@ -29,6 +31,30 @@ struct ConfigFile {
     deadlines: DeadlinesSection,
     #[serde(default)]
     calendar: CalendarSection,
+    #[serde(default)]
+    reminders: RemindersSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RemindersSection {
+    daily_at: Option<String>,
+    due_soon_days: Option<i64>,
+    overdue_repeat_days: Option<i64>,
+    event_window_days: Option<i64>,
+    digest_working_days_only: Option<bool>,
+    liaison_office: Option<String>,
+    #[serde(default)]
+    to: BTreeMap<String, Vec<Audience>>,
+    #[serde(default)]
+    addresses: BTreeMap<String, AddressesSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddressesSection {
+    email: Option<String>,
+    webhook: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -71,15 +97,113 @@ fn yes() -> bool {
 /// When the named file is missing, or a file is not valid TOML of the documented keys, or a
 /// value is out of range, or a calendar file is broken.
 pub(crate) fn load(explicit: Option<&Path>) -> anyhow::Result<Rules> {
+    let Some((path, text)) = read(explicit)? else {
+        return Ok(Rules::default());
+    };
+    let base = path.parent().unwrap_or(Path::new("."));
+    rules_from(&text, base).with_context(|| format!("configuration {}", path.display()))
+}
+
+/// The notice rules and recipients (`[reminders]`) of the same file [`load`] reads.
+///
+/// # Errors
+/// As [`load`].
+pub(crate) fn load_notice_rules(explicit: Option<&Path>) -> anyhow::Result<NoticeRules> {
+    let Some((path, text)) = read(explicit)? else {
+        return Ok(NoticeRules::default());
+    };
+    notice_rules_from(&text).with_context(|| format!("configuration {}", path.display()))
+}
+
+fn read(explicit: Option<&Path>) -> anyhow::Result<Option<(PathBuf, String)>> {
     let path = match explicit {
         Some(path) => path.to_path_buf(),
         None if Path::new(CONFIG_FILE).is_file() => PathBuf::from(CONFIG_FILE),
-        None => return Ok(Rules::default()),
+        None => return Ok(None),
     };
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read the configuration {}", path.display()))?;
-    let base = path.parent().unwrap_or(Path::new("."));
-    rules_from(&text, base).with_context(|| format!("configuration {}", path.display()))
+    Ok(Some((path, text)))
+}
+
+/// The longest reminder period a setting may name, in days.
+const REMINDER_DAYS_MAX: i64 = 366;
+
+/// The notice rules of a configuration text.
+pub(crate) fn notice_rules_from(text: &str) -> anyhow::Result<NoticeRules> {
+    let file: ConfigFile = toml::from_str(text)?;
+    let section = file.reminders;
+    let mut rules = NoticeRules::default();
+    if let Some(name) = &file.time_zone {
+        rules.time_zone = TimeZone::get(name)
+            .with_context(|| format!("time_zone {name:?} is not an IANA time zone"))?;
+    }
+    if let Some(daily_at) = &section.daily_at {
+        rules.daily_at = daily_at.parse().with_context(|| {
+            format!("[reminders] daily_at = {daily_at:?}: not a time like 08:30")
+        })?;
+    }
+    let days = |key: &str, value: Option<i64>, default: i64, min: i64| -> anyhow::Result<i64> {
+        let value = value.unwrap_or(default);
+        if !(min..=REMINDER_DAYS_MAX).contains(&value) {
+            bail!("[reminders] {key} = {value}: it must be {min} to {REMINDER_DAYS_MAX}");
+        }
+        Ok(value)
+    };
+    rules.due_soon_days = days(
+        "due_soon_days",
+        section.due_soon_days,
+        rules.due_soon_days,
+        0,
+    )?;
+    rules.overdue_repeat_days = days(
+        "overdue_repeat_days",
+        section.overdue_repeat_days,
+        rules.overdue_repeat_days,
+        1,
+    )?;
+    rules.event_window_days = days(
+        "event_window_days",
+        section.event_window_days,
+        rules.event_window_days,
+        0,
+    )?;
+    if let Some(only) = section.digest_working_days_only {
+        rules.digest_working_days_only = only;
+    }
+    if let Some(office) = section.liaison_office {
+        rules.liaison_office = office;
+    }
+    for (kind, audiences) in section.to {
+        let Some(kind) = NoticeKind::ALL
+            .into_iter()
+            .find(|known| known.as_str() == kind)
+        else {
+            bail!("[reminders.to] {kind}: not a notice kind");
+        };
+        rules.audiences.insert(kind, audiences);
+    }
+    rules.addresses = addresses(section.addresses);
+    Ok(rules)
+}
+
+fn addresses(section: BTreeMap<String, AddressesSection>) -> BTreeMap<String, Vec<Address>> {
+    section
+        .into_iter()
+        .map(|(recipient, known)| {
+            let channels = [("email", known.email), ("webhook", known.webhook)];
+            let list = channels
+                .into_iter()
+                .filter_map(|(channel, address)| {
+                    address.map(|address| Address {
+                        channel: channel.to_owned(),
+                        address,
+                    })
+                })
+                .collect();
+            (recipient, list)
+        })
+        .collect()
 }
 
 /// The rules of a configuration text; calendar files are found relative to `base`.
@@ -235,11 +359,46 @@ mod tests {
             "[deadlines]\nanswer_weeks = 2",
             "[calendar]\nfiles = [\"missing.toml\"]",
             "require_contact_before_answer = \"yes\"",
+            "[reminders]\ndaily_at = \"25:00\"",
+            "[reminders]\ndue_soon_days = -1",
+            "[reminders.to]\nweekly = [\"leader\"]",
+            "[reminders.to]\nhalfway = [\"janitor\"]",
+            "[reminders.addresses.l-1]\nfax = \"123\"",
         ] {
             assert!(
-                rules_from(text, Path::new(".")).is_err(),
+                rules_from(text, Path::new(".")).is_err() || notice_rules_from(text).is_err(),
                 "accepted: {text}"
             );
         }
+    }
+
+    #[test]
+    fn reminder_keys_are_read() {
+        let text = r#"
+            [reminders]
+            daily_at = "09:15"
+            due_soon_days = 5
+            overdue_repeat_days = 3
+            event_window_days = 2
+            digest_working_days_only = false
+            liaison_office = "office-rd"
+            [reminders.to]
+            overdue = ["leader", "lead_unit", "liaison_office"]
+            digest = []
+            [reminders.addresses.l-1]
+            email = "chen@court.example"
+            webhook = "13800000000"
+        "#;
+        let rules = notice_rules_from(text).expect("valid");
+        assert_eq!(rules.daily_at, jiff::civil::time(9, 15, 0, 0));
+        assert_eq!(rules.due_soon_days, 5);
+        assert_eq!(rules.overdue_repeat_days, 3);
+        assert_eq!(rules.event_window_days, 2);
+        assert!(!rules.digest_working_days_only);
+        assert_eq!(rules.liaison_office, "office-rd");
+        assert_eq!(rules.audiences[&NoticeKind::Overdue].len(), 3);
+        assert!(rules.audiences[&NoticeKind::Digest].is_empty());
+        assert_eq!(rules.audiences[&NoticeKind::Halfway].len(), 2);
+        assert_eq!(rules.addresses["l-1"].len(), 2);
     }
 }

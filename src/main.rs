@@ -13,6 +13,7 @@ mod keys;
 mod output;
 mod proof;
 mod read;
+mod remind;
 mod serve;
 mod stats;
 mod xlsx;
@@ -75,7 +76,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         command => {
             let rules = config::load(cli.config.as_deref())?;
             let stores = open(&cli.db).await?;
-            run_on_store(&stores, &rules, command, &origin).await
+            run_on_store(&stores, &rules, command, &origin, cli.config.as_deref()).await
         }
     }
 }
@@ -85,6 +86,7 @@ async fn run_on_store(
     rules: &Rules,
     command: Command,
     origin: &str,
+    config_path: Option<&std::path::Path>,
 ) -> anyhow::Result<ExitCode> {
     let store = stores.events.clone();
     match command {
@@ -95,6 +97,10 @@ async fn run_on_store(
         Command::Verify(args) => read::verify(store, args).await,
         Command::Demo(args) => demo::run(stores, rules, args).await,
         Command::Rebuild(args) => read::rebuild(stores, args).await,
+        Command::Remind(args) => {
+            let notice_rules = config::load_notice_rules(config_path)?;
+            remind::run(stores, rules, &notice_rules, args).await
+        }
         Command::Checkpoint(args) => proof::checkpoint(store, args, origin).await,
         Command::Cosign(args) => proof::cosign(store, args).await,
         Command::Prove(args) => proof::prove(store, args).await,

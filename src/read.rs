@@ -15,6 +15,7 @@ use infra::store::{EventStore, Stores};
 use infra::verify::{verify_store, VerifiedLog, VerifyError, VerifyOptions};
 use projections::board::{BoardProjection, BoardView};
 use projections::figures::FiguresProjection;
+use projections::notices::NoticeProjection;
 use projections::Projection;
 use serde_json::json;
 
@@ -48,9 +49,10 @@ pub(crate) async fn rebuild(stores: &Stores, args: RebuildArgs) -> anyhow::Resul
     let mut records = 0;
     records += rebuild_one::<BoardProjection>(stores, &args).await?;
     records += rebuild_one::<FiguresProjection>(stores, &args).await?;
+    records += rebuild_one::<NoticeProjection>(stores, &args).await?;
     let seconds = started.elapsed().as_secs_f64();
     output::json_line(&json!({
-        "rebuilt": [BoardProjection::NAME, FiguresProjection::NAME],
+        "rebuilt": [BoardProjection::NAME, FiguresProjection::NAME, NoticeProjection::NAME],
         "records": records,
         "seconds": seconds,
         "records_per_second": if seconds > 0.0 { (records as f64 / seconds).round() } else { 0.0 },

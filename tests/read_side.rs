@@ -417,6 +417,7 @@ async fn append_wakes_a_waiting_runner(db: Fresh) {
             events: Arc::clone(&db.store),
             views: other.views,
             credentials: other.credentials,
+            outbox: other.outbox,
         }
     };
     let before = waiter.events.head().await.expect("head").tree_size;

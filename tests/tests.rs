@@ -11,6 +11,7 @@ mod merkle;
 mod proof;
 mod raw;
 mod read_side;
+mod remind;
 mod store;
 mod support;
 mod vectors;
@@ -24,6 +25,7 @@ fn main() {
     trials.extend(domain::trials());
     trials.extend(http::trials());
     trials.extend(read_side::trials());
+    trials.extend(remind::trials());
     trials.extend(vectors::trials());
     trials.extend(vectors::note_trials());
     trials.extend(merkle::trials());

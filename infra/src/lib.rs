@@ -6,6 +6,7 @@
 //! - [`note`]: C2SP signed notes and Ed25519 key strings.
 //! - [`checkpoint`]: C2SP `tlog-checkpoint` notes and `cosignature/v1` witness cosignatures.
 //! - [`export`]: the JSON Lines export, written from a store and verified without one.
+//! - [`outbox`]: notifications waiting to be sent and their attempts ([`outbox::OutboxStore`]).
 //! - [`signing`]: signing checkpoints and cosigning them, refusing any that the log does not extend.
 //! - [`store`]: the [`store::EventStore`] trait and its SQLite and PostgreSQL backends.
 //! - [`views`]: where projections keep their rows and checkpoints ([`views::ViewStore`]).
@@ -20,6 +21,7 @@ pub mod credentials;
 pub mod export;
 pub mod merkle;
 pub mod note;
+pub mod outbox;
 pub mod record;
 pub mod signing;
 pub mod store;

@@ -7,6 +7,8 @@
 //! - [`board::BoardProjection`]: the tracking board (督办台账), one [`board::BoardRow`] per item;
 //!   [`board::BoardView`] is the board on a given day, with due-soon / overdue flags and summary.
 //! - [`trail::Trail`]: an item's audit trail (履历), every record with its position and hash.
+//! - [`notices::NoticeProjection`]: what the notice rules need of each item;
+//!   [`notices::decide`] turns it and a moment into reminders, status notices and digests.
 //! - [`runner`]: `catch_up` keeps a projection's table current (rows and checkpoint in one
 //!   transaction), `rebuild` replaces it from position 0, `run` wakes on every append.
 //!
@@ -15,6 +17,7 @@
 
 pub mod board;
 pub mod figures;
+pub mod notices;
 pub mod runner;
 pub mod trail;
 

@@ -23,6 +23,7 @@ use std::future::Future;
 use crate::canonical::CanonicalError;
 use crate::export::{ExportReader, ExportedCommand, RestoreError};
 use crate::merkle::{ConsistencyProof, InclusionProof, NodeId, ProofError, LEVEL_MAX};
+use crate::outbox::OutboxStore;
 use crate::record::{format_recorded_at, seal, Hash, Record, SealedRecord};
 use crate::verify::{VerifiedLog, VerifyOptions};
 
@@ -447,6 +448,8 @@ pub struct Stores {
     pub views: Arc<dyn ViewStore>,
     /// Password hashes, tokens and sessions (outside the ledger).
     pub credentials: Arc<dyn CredentialStore>,
+    /// The notifications waiting to be sent.
+    pub outbox: Arc<dyn OutboxStore>,
 }
 
 /// Opens (and migrates) the ledger a URL names; see [`open_store`] for the URL forms.
@@ -459,14 +462,16 @@ pub async fn open_stores(url: &str) -> Result<Stores, StoreError> {
         Ok(Stores {
             events: store.clone(),
             views: store.clone(),
-            credentials: store,
+            credentials: store.clone(),
+            outbox: store,
         })
     } else {
         let store = Arc::new(SqliteStore::open(sqlite_path(url)?).await?);
         Ok(Stores {
             events: store.clone(),
             views: store.clone(),
-            credentials: store,
+            credentials: store.clone(),
+            outbox: store,
         })
     }
 }

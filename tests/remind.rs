@@ -1,0 +1,322 @@
+//! Reminders and notices (issue 9): the real binary with time moved through items' lives, on
+//! both backends.
+
+use std::path::PathBuf;
+
+use libtest_mimic::Trial;
+use serde_json::{json, Value};
+
+use crate::e2e::{exec, lifecycle, lines};
+use crate::support::{huiyin, on_both, Fresh};
+
+pub fn trials() -> Vec<Trial> {
+    let mut trials = Vec::new();
+    trials.extend(on_both(
+        "remind",
+        "an_items_life_gives_exactly_the_expected_notices_once",
+        an_items_life_gives_exactly_the_expected_notices_once,
+    ));
+    trials.extend(on_both(
+        "remind",
+        "a_leader_gets_one_digest_per_working_day",
+        a_leader_gets_one_digest_per_working_day,
+    ));
+    trials.extend(on_both(
+        "remind",
+        "an_approved_extension_moves_the_due_soon_reminder",
+        an_approved_extension_moves_the_due_soon_reminder,
+    ));
+    trials
+}
+
+/// A settings file in its own folder: addresses for the leader, the deputy and the office;
+/// none for the lead unit.
+pub struct Settings {
+    _dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+pub fn settings(extra: &str) -> Settings {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let path = dir.path().join("huiyin.toml");
+    let text = format!(
+        r#"
+[reminders]
+liaison_office = "office-rd"
+{extra}
+[reminders.addresses.l-1]
+email = "chen@court.example"
+[reminders.addresses.d-1]
+email = "wang@deputies.example"
+webhook = "13800000001"
+[reminders.addresses.office-rd]
+email = "office@rd.example"
+"#
+    );
+    std::fs::write(&path, text).expect("write settings");
+    Settings { _dir: dir, path }
+}
+
+/// Runs `remind --now NOW` (with `--dry-run` when asked) and returns its lines.
+pub fn remind(db: &Fresh, settings: &Settings, now: &str, dry_run: bool) -> Vec<Value> {
+    let config = settings.path.display().to_string();
+    let mut args = vec!["--config", config.as_str(), "remind", "--now", now];
+    if dry_run {
+        args.push("--dry-run");
+    }
+    let output = huiyin(db, &args, "");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "remind: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    lines(&output)
+}
+
+/// The notices as `kind to channel` strings, sorted.
+fn summary(notices: &[Value]) -> Vec<String> {
+    let mut summary: Vec<String> = notices
+        .iter()
+        .map(|notice| {
+            format!(
+                "{} {} {}",
+                notice["kind"].as_str().expect("kind"),
+                notice["to"].as_str().expect("to"),
+                notice["channel"].as_str().expect("channel")
+            )
+        })
+        .collect();
+    summary.sort();
+    summary
+}
+
+fn command(id: &str, actor: &str, role: &str, kind: &str, at: &str, data: Value) -> Value {
+    json!({"command_id": id, "actor": actor, "role": role, "type": kind, "at": at, "data": data})
+}
+
+fn ok(db: &Fresh, commands: &[Value]) {
+    let (code, results) = exec(db, commands);
+    assert_eq!(code, Some(0), "{results:?}");
+}
+
+/// Runs `remind` at `now`, first as a dry run that must print the same, then for real, then
+/// again, which must queue nothing; returns the summary.
+fn step(db: &Fresh, settings: &Settings, now: &str) -> (Vec<String>, Vec<Value>) {
+    let dry = remind(db, settings, now, true);
+    let queued = remind(db, settings, now, false);
+    assert_eq!(dry, queued, "a dry run at {now} printed something else");
+    assert_eq!(
+        remind(db, settings, now, false),
+        Vec::<Value>::new(),
+        "again at {now}"
+    );
+    for notice in &queued {
+        assert_eq!(notice["item_id"], "2024-S-001", "{notice}");
+        assert_eq!(notice["id"].as_str().map(str::len), Some(32), "{notice}");
+    }
+    (summary(&queued), queued)
+}
+
+async fn an_items_life_gives_exactly_the_expected_notices_once(db: Fresh) {
+    let settings = settings("[reminders.to]\ndigest = []");
+    let item = "2024-S-001";
+    let steps = lifecycle(item);
+    // Filed, accepted, assigned on 2024-03-05 to 陈立新 (l-1) and 执行局; due 2024-06-05.
+    ok(&db, &steps[..3]);
+    let mut all = Vec::new();
+    let mut expect = |now: &str, expected: &[&str]| {
+        let (summary, queued) = step(&db, &settings, now);
+        assert_eq!(summary, expected, "at {now}");
+        all.extend(queued);
+    };
+    expect(
+        "2024-03-05T10:00:00+08:00",
+        &["assigned d-1 email", "assigned d-1 webhook"],
+    );
+    expect("2024-04-19T09:00:00+08:00", &[]);
+    // Half of the 92 days to 2024-06-05 have passed on 2024-04-20, but not before 08:30.
+    expect("2024-04-20T08:00:00+08:00", &[]);
+    expect(
+        "2024-04-20T09:00:00+08:00",
+        &["halfway l-1 email", "halfway unit:执行局 none"],
+    );
+    expect("2024-05-28T09:00:00+08:00", &[]);
+    expect(
+        "2024-05-29T09:00:00+08:00",
+        &["due_soon l-1 email", "due_soon unit:执行局 none"],
+    );
+    expect("2024-06-05T09:00:00+08:00", &[]);
+    expect(
+        "2024-06-06T09:00:00+08:00",
+        &["overdue l-1 email", "overdue office-rd email"],
+    );
+    expect("2024-06-12T09:00:00+08:00", &[]);
+    expect(
+        "2024-06-13T09:00:00+08:00",
+        &["overdue l-1 email", "overdue office-rd email"],
+    );
+    let answer = |id: &str, at: &str| {
+        command(
+            id,
+            "l-1",
+            "leader",
+            "AnswerItem",
+            at,
+            json!({"item_id": item, "class": "B", "text": "已制定整改方案。"}),
+        )
+    };
+    let rate = |id: &str, at: &str, rating: &str| {
+        command(
+            id,
+            "d-1",
+            "deputy",
+            "RateAnswer",
+            at,
+            json!({"item_id": item, "rating": rating}),
+        )
+    };
+    ok(&db, &[answer("a1", "2024-06-14T09:00:00+08:00")]);
+    expect(
+        "2024-06-14T10:00:00+08:00",
+        &["answered d-1 email", "answered d-1 webhook"],
+    );
+    // Unsatisfied: round 2, due a month later (2024-07-15).
+    ok(
+        &db,
+        &[rate("r1", "2024-06-15T09:00:00+08:00", "unsatisfied")],
+    );
+    expect(
+        "2024-06-15T10:00:00+08:00",
+        &["rehandling d-1 email", "rehandling d-1 webhook"],
+    );
+    ok(
+        &db,
+        &[
+            answer("a2", "2024-07-01T09:00:00+08:00"),
+            rate("r2", "2024-07-02T09:00:00+08:00", "satisfied"),
+            command(
+                "rc",
+                "liaison-01",
+                "liaison",
+                "ReconcileItem",
+                "2024-07-03T09:00:00+08:00",
+                json!({"item_id": item}),
+            ),
+            command(
+                "cl",
+                "l-1",
+                "leader",
+                "CloseItem",
+                "2024-07-04T09:00:00+08:00",
+                json!({"item_id": item}),
+            ),
+        ],
+    );
+    // Answered and closed within the week: both told; no halfway for the answered round.
+    expect(
+        "2024-07-05T10:00:00+08:00",
+        &[
+            "answered d-1 email",
+            "answered d-1 webhook",
+            "closed d-1 email",
+            "closed d-1 webhook",
+        ],
+    );
+    expect("2024-09-01T10:00:00+08:00", &[]);
+    // A rebuild of every projection sends nothing again.
+    let rebuilt = huiyin(&db, &["rebuild", "--quiet"], "");
+    assert_eq!(rebuilt.status.code(), Some(0));
+    for now in [
+        "2024-03-05T10:00:00+08:00",
+        "2024-06-13T09:00:00+08:00",
+        "2024-07-05T10:00:00+08:00",
+    ] {
+        assert_eq!(
+            remind(&db, &settings, now, false),
+            Vec::<Value>::new(),
+            "after rebuild, {now}"
+        );
+    }
+    let mut ids: Vec<&str> = all
+        .iter()
+        .filter_map(|notice| notice["id"].as_str())
+        .collect();
+    assert_eq!(ids.len(), 18);
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 18, "every notice has its own id");
+}
+
+async fn a_leader_gets_one_digest_per_working_day(db: Fresh) {
+    let settings = settings("");
+    let mut first = lifecycle("2024-S-001");
+    let mut second = lifecycle("2024-S-002");
+    ok(
+        &db,
+        &first
+            .drain(..3)
+            .chain(second.drain(..3))
+            .collect::<Vec<_>>(),
+    );
+    let digests = |now: &str| -> Vec<String> {
+        let notices = remind(&db, &settings, now, false);
+        summary(&notices)
+            .into_iter()
+            .filter(|line| line.starts_with("digest"))
+            .collect()
+    };
+    // Tuesday 2024-03-05 after 08:30: one digest for both items.
+    assert_eq!(digests("2024-03-05T10:00:00+08:00"), ["digest l-1 email"]);
+    assert_eq!(digests("2024-03-05T18:00:00+08:00"), Vec::<String>::new());
+    // Wednesday before 08:30 is still Tuesday's turn; after it, Wednesday's digest.
+    assert_eq!(digests("2024-03-06T08:00:00+08:00"), Vec::<String>::new());
+    assert_eq!(digests("2024-03-06T08:30:00+08:00"), ["digest l-1 email"]);
+    // Saturday is not a working day.
+    assert_eq!(digests("2024-03-09T10:00:00+08:00"), Vec::<String>::new());
+    let queued = remind(&db, &settings, "2024-03-11T10:00:00+08:00", true);
+    let digest = queued
+        .iter()
+        .find(|notice| notice["kind"] == "digest")
+        .expect("digest");
+    assert_eq!(digest["item_id"], Value::Null);
+}
+
+async fn an_approved_extension_moves_the_due_soon_reminder(db: Fresh) {
+    let settings = settings("[reminders.to]\ndigest = []\nassigned = []");
+    let item = "2024-S-001";
+    ok(&db, &lifecycle(item)[..3]);
+    let kinds = |now: &str| summary(&remind(&db, &settings, now, false));
+    assert_eq!(kinds("2024-04-20T09:00:00+08:00").len(), 2);
+    assert_eq!(
+        kinds("2024-05-29T09:00:00+08:00"),
+        ["due_soon l-1 email", "due_soon unit:执行局 none"]
+    );
+    ok(
+        &db,
+        &[
+            command(
+                "x1",
+                "l-1",
+                "leader",
+                "RequestExtension",
+                "2024-05-30T09:00:00+08:00",
+                json!({"item_id": item, "until": "2024-07-31", "reason": "需协调多个部门"}),
+            ),
+            command(
+                "x2",
+                "liaison-01",
+                "liaison",
+                "DecideExtension",
+                "2024-05-31T09:00:00+08:00",
+                json!({"item_id": item, "approve": true, "note": "同意"}),
+            ),
+        ],
+    );
+    // The new due date is weeks away: nothing on the old due date, no overdue after it.
+    assert_eq!(kinds("2024-06-06T09:00:00+08:00"), Vec::<String>::new());
+    assert_eq!(
+        kinds("2024-07-24T09:00:00+08:00"),
+        ["due_soon l-1 email", "due_soon unit:执行局 none"]
+    );
+}
