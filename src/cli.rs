@@ -40,6 +40,9 @@ pub(crate) enum Command {
     /// Evaluates the reminder and notice rules as of --now and queues what is due, once per
     /// notice ever; prints one JSON line per newly queued notice.
     Remind(RemindArgs),
+    /// Delivers the queued notifications that are due (e-mail, webhook), with retries; prints a
+    /// JSON summary.
+    Send(SendArgs),
     /// Rebuilds every projection table from position 0, with a progress bar.
     Rebuild(RebuildArgs),
     /// Signs, stores and prints a checkpoint of the current log (C2SP tlog-checkpoint note).
@@ -277,6 +280,13 @@ pub(crate) struct RemindArgs {
     /// Print what would be queued, and queue nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SendArgs {
+    /// The moment the sender takes as now (an RFC 3339 time); default the clock.
+    #[arg(long)]
+    pub(crate) now: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -6,12 +6,17 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use aggregates::calendar::{official_notices, parse_notice, HolidayNotice};
 use aggregates::deadline::{DeadlineRules, WorkingCalendar};
 use aggregates::rules::Rules;
 use anyhow::{bail, Context};
 use jiff::tz::TimeZone;
+use notify::email::SmtpChannel;
+use notify::webhook::WebhookChannel;
+use notify::{Channels, RetryPolicy};
 use projections::notices::{Address, Audience, NoticeKind, NoticeRules};
 use serde::Deserialize;
 
@@ -33,7 +38,101 @@ struct ConfigFile {
     calendar: CalendarSection,
     #[serde(default)]
     reminders: RemindersSection,
+    #[serde(default)]
+    sender: SenderSection,
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SenderSection {
+    attempts_max: Option<u32>,
+    backoff_seconds: Option<u64>,
+    backoff_seconds_max: Option<u64>,
+    email: Option<EmailSection>,
+    webhook: Option<WebhookSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmailSection {
+    smtp_host: String,
+    #[serde(default = "smtp_port")]
+    smtp_port: u16,
+    from: String,
+}
+
+fn smtp_port() -> u16 {
+    25
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookSection {
+    url: String,
+    #[serde(default = "secret_env")]
+    secret_env: String,
+}
+
+fn secret_env() -> String {
+    "HUIYIN_WEBHOOK_SECRET".to_owned()
+}
+
+/// How `huiyin send` delivers (`[sender]`).
+pub(crate) struct SenderSettings {
+    /// Retries and back-off.
+    pub(crate) policy: RetryPolicy,
+    /// The configured channels.
+    pub(crate) channels: Channels,
+}
+
+/// The sender settings of the same file [`load`] reads. The webhook secret comes from the
+/// environment variable `[sender.webhook] secret_env` names, never from the file.
+///
+/// # Errors
+/// As [`load`]; also when a channel's settings are unusable or the secret is not set.
+pub(crate) fn load_sender(explicit: Option<&Path>) -> anyhow::Result<SenderSettings> {
+    let section = match read(explicit)? {
+        Some((path, text)) => {
+            toml::from_str::<ConfigFile>(&text)
+                .with_context(|| format!("configuration {}", path.display()))?
+                .sender
+        }
+        None => SenderSection::default(),
+    };
+    let defaults = RetryPolicy::default();
+    let attempts_max = section.attempts_max.unwrap_or(defaults.attempts_max);
+    if !(1..=ATTEMPTS_MAX).contains(&attempts_max) {
+        bail!("[sender] attempts_max = {attempts_max}: it must be 1 to {ATTEMPTS_MAX}");
+    }
+    let policy = RetryPolicy {
+        attempts_max,
+        backoff_first: section
+            .backoff_seconds
+            .map_or(defaults.backoff_first, Duration::from_secs),
+        backoff_max: section
+            .backoff_seconds_max
+            .map_or(defaults.backoff_max, Duration::from_secs),
+    };
+    let mut channels = Channels::default();
+    if let Some(email) = section.email {
+        let channel = SmtpChannel::new(&email.smtp_host, email.smtp_port, &email.from)?;
+        channels.email = Some(Arc::new(channel));
+    }
+    if let Some(webhook) = section.webhook {
+        let secret = std::env::var(&webhook.secret_env).with_context(|| {
+            format!(
+                "[sender.webhook] the secret variable {} is not set",
+                webhook.secret_env
+            )
+        })?;
+        let channel = WebhookChannel::new(&webhook.url, secret.into_bytes())?;
+        channels.webhook = Some(Arc::new(channel));
+    }
+    Ok(SenderSettings { policy, channels })
+}
+
+/// The most attempts a notification may be given.
+const ATTEMPTS_MAX: u32 = 50;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

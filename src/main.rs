@@ -101,6 +101,10 @@ async fn run_on_store(
             let notice_rules = config::load_notice_rules(config_path)?;
             remind::run(stores, rules, &notice_rules, args).await
         }
+        Command::Send(args) => {
+            let sender = config::load_sender(config_path)?;
+            remind::send(stores, rules, sender, args).await
+        }
         Command::Checkpoint(args) => proof::checkpoint(store, args, origin).await,
         Command::Cosign(args) => proof::cosign(store, args).await,
         Command::Prove(args) => proof::prove(store, args).await,

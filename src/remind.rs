@@ -11,7 +11,8 @@ use projections::runner::catch_up;
 use projections::Projection;
 use serde_json::json;
 
-use crate::cli::RemindArgs;
+use crate::cli::{RemindArgs, SendArgs};
+use crate::config::SenderSettings;
 use crate::output;
 use huiyin::when::parse_moment;
 
@@ -74,4 +75,45 @@ fn entry_of(notice: &Notice) -> OutboxEntry {
         subject: notice.subject.clone(),
         body: notice.body.clone(),
     }
+}
+
+/// A clock stopped at one moment (`huiyin send --now`).
+struct FixedClock(jiff::Timestamp);
+
+impl notify::Clock for FixedClock {
+    fn now(&self) -> jiff::Timestamp {
+        self.0
+    }
+}
+
+/// One pass of the sender over the due notifications; prints what it did as one JSON line.
+///
+/// # Errors
+/// When `--now` is not a moment or the outbox cannot be read or written.
+pub(crate) async fn send(
+    stores: &Stores,
+    rules: &Rules,
+    sender: SenderSettings,
+    args: SendArgs,
+) -> anyhow::Result<ExitCode> {
+    let clock: Box<dyn notify::Clock> = match &args.now {
+        Some(now) => Box::new(FixedClock(parse_moment(now, &rules.deadlines.time_zone)?)),
+        None => Box::new(notify::SystemClock),
+    };
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let report = notify::send_due(
+        &*stores.outbox,
+        &sender.channels,
+        &sender.policy,
+        &*clock,
+        &stop,
+    )
+    .await?;
+    output::json_line(&json!({
+        "sent": report.sent,
+        "failed": report.failed,
+        "dead": report.dead,
+        "lost_races": report.lost_races,
+    }))?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -12,6 +12,7 @@ mod proof;
 mod raw;
 mod read_side;
 mod remind;
+mod send;
 mod store;
 mod support;
 mod vectors;
@@ -26,6 +27,7 @@ fn main() {
     trials.extend(http::trials());
     trials.extend(read_side::trials());
     trials.extend(remind::trials());
+    trials.extend(send::trials());
     trials.extend(vectors::trials());
     trials.extend(vectors::note_trials());
     trials.extend(merkle::trials());
