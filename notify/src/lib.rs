@@ -196,3 +196,20 @@ async fn attempt_once(
         next_attempt_at: now.as_second().saturating_add(wait_seconds),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_first_wait_up_to_the_longest() {
+        let policy = RetryPolicy {
+            attempts_max: 10,
+            backoff_first: Duration::from_secs(60),
+            backoff_max: Duration::from_secs(600),
+        };
+        let waits: Vec<u64> = (1..=6).map(|n| policy.backoff(n).as_secs()).collect();
+        assert_eq!(waits, [60, 120, 240, 480, 600, 600]);
+        assert_eq!(policy.backoff(u32::MAX).as_secs(), 600);
+    }
+}
