@@ -7,7 +7,11 @@ use std::sync::Arc;
 use aggregates::actor::{Actor, Role};
 use aggregates::rules::Rules;
 use anyhow::Context;
-use commands::{CommandError, CommandOutcome, Ledger, Submitted, SystemClock};
+use commands::{
+    CommandError, CommandOutcome, Ledger, Submitted, SystemClock, Writer, WriterConfig,
+};
+use futures::future::BoxFuture;
+use futures::FutureExt;
 use infra::store::EventStore;
 use serde_json::{json, Value};
 
@@ -61,28 +65,21 @@ pub(crate) async fn run(
     };
     let defaults = default_actor(&args)?;
     let ledger = Ledger::new(store, rules, Arc::new(SystemClock));
+    // Lines go to the group-commit writer in input order and are decided in that order; up to
+    // EXEC_IN_FLIGHT_MAX wait for their answers at once, printed in input order.
+    let writer = Writer::spawn(ledger, WriterConfig::default());
+    let mut in_flight: std::collections::VecDeque<Answer> = std::collections::VecDeque::new();
     let mut all_ok = true;
     for line in split_commands(&text) {
-        let result = run_one(&ledger, line, &args, defaults.as_ref()).await;
-        match result {
-            Ok(outcome) => output::json_line(&accepted(&outcome))?,
-            Err((
-                command_id,
-                CommandError::Refused {
-                    code,
-                    message,
-                    message_zh,
-                },
-            )) => {
-                all_ok = false;
-                output::json_line(&json!({
-                    "ok": false,
-                    "command_id": command_id,
-                    "error": {"code": code.as_str(), "message": message, "message_zh": message_zh},
-                }))?;
+        if in_flight.len() >= EXEC_IN_FLIGHT_MAX {
+            if let Some(answer) = in_flight.pop_front() {
+                all_ok &= print_result(answer.await)?;
             }
-            Err((_, failure)) => return Err(failure.into()),
         }
+        in_flight.push_back(submit_one(&writer, line, &args, defaults.as_ref()).await);
+    }
+    while let Some(answer) = in_flight.pop_front() {
+        all_ok &= print_result(answer.await)?;
     }
     Ok(if all_ok {
         ExitCode::SUCCESS
@@ -91,13 +88,51 @@ pub(crate) async fn run(
     })
 }
 
-async fn run_one(
-    ledger: &Ledger,
+/// At most this many commands of one `exec` wait for their answers at once.
+const EXEC_IN_FLIGHT_MAX: usize = 1_024;
+
+/// A command's answer, or where it will arrive.
+type Answer = BoxFuture<'static, Result<CommandOutcome, (Option<String>, CommandError)>>;
+
+/// Prints one command's result line; false when it was refused.
+fn print_result(
+    result: Result<CommandOutcome, (Option<String>, CommandError)>,
+) -> anyhow::Result<bool> {
+    match result {
+        Ok(outcome) => {
+            output::json_line(&accepted(&outcome))?;
+            Ok(true)
+        }
+        Err((
+            command_id,
+            CommandError::Refused {
+                code,
+                message,
+                message_zh,
+            },
+        )) => {
+            output::json_line(&json!({
+                "ok": false,
+                "command_id": command_id,
+                "error": {"code": code.as_str(), "message": message, "message_zh": message_zh},
+            }))?;
+            Ok(false)
+        }
+        Err((_, failure)) => Err(failure.into()),
+    }
+}
+
+/// Queues one line with the writer; returns where its answer will arrive.
+async fn submit_one(
+    writer: &Writer,
     line: &str,
     args: &ExecArgs,
     defaults: Option<&Actor>,
-) -> Result<CommandOutcome, (Option<String>, CommandError)> {
-    let mut submitted = Submitted::parse(line).map_err(|error| (None, error))?;
+) -> Answer {
+    let mut submitted = match Submitted::parse(line) {
+        Ok(submitted) => submitted,
+        Err(error) => return futures::future::ready(Err((None, error))).boxed(),
+    };
     // Flags fill in what a line leaves out; the line wins where it speaks.
     if submitted.actor.is_none() {
         submitted.actor.clone_from(&args.actor);
@@ -109,10 +144,18 @@ async fn run_one(
         .command_id
         .clone()
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    ledger
-        .execute(&submitted, &command_id, defaults)
-        .await
-        .map_err(|error| (Some(command_id), error))
+    match writer.submit(&submitted, &command_id, defaults).await {
+        Ok(answer) => async move {
+            let answered = answer.await.unwrap_or_else(|_| {
+                Err(CommandError::Store(infra::store::StoreError::Database(
+                    "the writer task has stopped".to_owned(),
+                )))
+            });
+            answered.map_err(|error| (Some(command_id), error))
+        }
+        .boxed(),
+        Err(error) => futures::future::ready(Err((Some(command_id), error))).boxed(),
+    }
 }
 
 fn accepted(outcome: &CommandOutcome) -> Value {

@@ -16,6 +16,7 @@ mod send;
 mod store;
 mod support;
 mod vectors;
+mod writer;
 
 fn main() {
     let arguments = libtest_mimic::Arguments::from_args();
@@ -32,5 +33,6 @@ fn main() {
     trials.extend(vectors::note_trials());
     trials.extend(merkle::trials());
     trials.extend(proof::trials());
+    trials.extend(writer::trials());
     libtest_mimic::run(&arguments, trials).exit();
 }

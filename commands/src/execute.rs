@@ -55,11 +55,26 @@ pub struct Ledger {
 }
 
 /// A command that passed the envelope checks: who, when, its row of the table, its stream.
-struct Envelope {
-    actor: Actor,
-    at: BusinessTime,
-    stream: String,
-    meta: CommandMeta,
+pub(crate) struct Envelope {
+    pub(crate) actor: Actor,
+    pub(crate) at: BusinessTime,
+    pub(crate) stream: String,
+    pub(crate) meta: CommandMeta,
+}
+
+/// What a command asks of its aggregate, parsed.
+#[derive(Clone)]
+pub(crate) enum Action {
+    Item(ItemAction),
+    Follow(FollowAction),
+    Engagement(EngagementAction),
+    Person(PersonAction),
+}
+
+/// A command that passed every check that needs no store.
+pub(crate) struct Prepared {
+    pub(crate) envelope: Envelope,
+    pub(crate) action: Action,
 }
 
 impl Ledger {
@@ -100,37 +115,56 @@ impl Ledger {
         command_id: &str,
         default_actor: Option<&Actor>,
     ) -> Result<CommandOutcome, CommandError> {
+        let prepared = self.prepare(submitted, command_id, default_actor)?;
+        self.run(prepared).await
+    }
+
+    /// The checks that need no store: command id, type, actor, `at`, data, stream id.
+    pub(crate) fn prepare(
+        &self,
+        submitted: &Submitted,
+        command_id: &str,
+        default_actor: Option<&Actor>,
+    ) -> Result<Prepared, CommandError> {
         validate::id("command_id", command_id)?;
         let Some(rule) = access::command_rule(&submitted.command_type) else {
             return Err(unknown_command(&submitted.command_type));
         };
         let actor = submitted.actor(default_actor)?;
         let at = submitted.business_time(&*self.clock, &self.rules.deadlines.time_zone)?;
-        match rule.stream {
+        let (id, action) = match rule.stream {
             StreamKind::Item => {
                 let action: ItemAction = parse_action(submitted)?;
-                let id = action.item_id().to_owned();
-                let envelope = self.envelope(submitted, command_id, rule, &id, actor, at)?;
-                self.run_item(envelope, action).await
+                (action.item_id().to_owned(), Action::Item(action))
             }
             StreamKind::Follow => {
                 let action: FollowAction = parse_action(submitted)?;
-                let id = action.follow_id().to_owned();
-                let envelope = self.envelope(submitted, command_id, rule, &id, actor, at)?;
-                self.run_plain::<Follow>(envelope, action).await
+                (action.follow_id().to_owned(), Action::Follow(action))
             }
             StreamKind::Engagement => {
                 let action: EngagementAction = parse_action(submitted)?;
-                let id = action.engagement_id().to_owned();
-                let envelope = self.envelope(submitted, command_id, rule, &id, actor, at)?;
-                self.run_plain::<Engagement>(envelope, action).await
+                (
+                    action.engagement_id().to_owned(),
+                    Action::Engagement(action),
+                )
             }
             StreamKind::Person => {
                 let action: PersonAction = parse_action(submitted)?;
-                let id = action.person_id().to_owned();
-                let envelope = self.envelope(submitted, command_id, rule, &id, actor, at)?;
-                self.run_plain::<Person>(envelope, action).await
+                (action.person_id().to_owned(), Action::Person(action))
             }
+        };
+        let envelope = self.envelope(submitted, command_id, rule, &id, actor, at)?;
+        Ok(Prepared { envelope, action })
+    }
+
+    /// Idempotency → load → decide → append, for a prepared command, one transaction per try.
+    pub(crate) async fn run(&self, prepared: Prepared) -> Result<CommandOutcome, CommandError> {
+        let Prepared { envelope, action } = prepared;
+        match action {
+            Action::Item(action) => self.run_item(envelope, action).await,
+            Action::Follow(action) => self.run_plain::<Follow>(envelope, action).await,
+            Action::Engagement(action) => self.run_plain::<Engagement>(envelope, action).await,
+            Action::Person(action) => self.run_plain::<Person>(envelope, action).await,
         }
     }
 
@@ -162,7 +196,10 @@ impl Ledger {
     }
 
     /// The first result of this command id, when it was already recorded with the same request.
-    async fn earlier(&self, meta: &CommandMeta) -> Result<Option<CommandOutcome>, CommandError> {
+    pub(crate) async fn earlier(
+        &self,
+        meta: &CommandMeta,
+    ) -> Result<Option<CommandOutcome>, CommandError> {
         let command_id = meta.command_id.as_str();
         match self.store.find_command(command_id).await? {
             Some(earlier) if earlier.request_hash != meta.request_hash => {
@@ -288,7 +325,7 @@ impl Ledger {
 }
 
 /// An aggregate the write side routes commands to with nothing but its own stream.
-trait Routed:
+pub(crate) trait Routed:
     Aggregate<Services = Rules, Event: Serialize + DeserializeOwned, Error: Refusal> + Default
 {
     /// What its commands ask for.
@@ -353,7 +390,7 @@ fn recorded_event<E: DeserializeOwned>(
     serde_json::from_value(json!({"type": event_type, "data": data}))
 }
 
-async fn decide<A>(
+pub(crate) async fn decide<A>(
     mut aggregate: A,
     command: A::Command,
     rules: &Rules,
@@ -370,7 +407,7 @@ where
     Ok(sink.collect().await)
 }
 
-fn new_event<E: Serialize + DomainEvent>(event: &E) -> Result<NewEvent, CommandError> {
+pub(crate) fn new_event<E: Serialize + DomainEvent>(event: &E) -> Result<NewEvent, CommandError> {
     let schema = event.event_version().parse::<u32>().unwrap_or(1);
     let mut value = serde_json::to_value(event).map_err(|error| CommandError::Unreadable {
         position: 0,
@@ -387,7 +424,7 @@ fn new_event<E: Serialize + DomainEvent>(event: &E) -> Result<NewEvent, CommandE
     })
 }
 
-fn outcome(command_id: &str, appended: AppendOutcome) -> CommandOutcome {
+pub(crate) fn outcome(command_id: &str, appended: AppendOutcome) -> CommandOutcome {
     CommandOutcome {
         command_id: command_id.to_owned(),
         stream: appended.stream,
@@ -401,7 +438,7 @@ fn outcome(command_id: &str, appended: AppendOutcome) -> CommandOutcome {
     }
 }
 
-fn duplicate(command_id: &str) -> CommandError {
+pub(crate) fn duplicate(command_id: &str) -> CommandError {
     CommandError::refused(
         ErrorCode::Duplicate,
         format!("command id {command_id} was already used by a different command"),

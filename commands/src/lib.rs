@@ -18,7 +18,12 @@ mod error;
 mod execute;
 mod facts;
 mod submitted;
+mod writer;
 
 pub use error::CommandError;
 pub use execute::{item_event, item_stream, CommandOutcome, Ledger, APPEND_RETRIES_MAX};
 pub use submitted::{Clock, Submitted, SystemClock};
+pub use writer::{
+    Writer, WriterConfig, AGGREGATES_CACHED_MAX, BATCH_COMMANDS_MAX, BATCH_WAIT_MS,
+    COMMANDS_REMEMBERED_MAX, QUEUE_COMMANDS_MAX,
+};

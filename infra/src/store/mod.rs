@@ -336,7 +336,28 @@ pub trait EventStore: Send + Sync {
     ///
     /// # Panics
     /// When `events` is empty or longer than [`EVENTS_PER_APPEND_MAX`] (a caller bug).
-    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError>;
+    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        let mut results = self.append_batch(vec![request]).await?;
+        assert_eq!(results.len(), 1);
+        results.pop().expect("one result per request")
+    }
+
+    /// Appends several commands' events in ONE transaction (group commit), in order: one result
+    /// per request. Each request is checked as [`EventStore::append`] checks it, against the
+    /// store and against the requests accepted before it in the batch (so two requests on one
+    /// stream must carry successive versions, and the same command id twice returns the first
+    /// outcome); a refused request is answered with its error and does not affect the others.
+    ///
+    /// # Errors
+    /// The outer error when the database fails: then nothing of the batch was appended.
+    ///
+    /// # Panics
+    /// When more than [`BATCH_REQUESTS_MAX`] requests are given, or a request breaks the append
+    /// contract (a caller bug).
+    async fn append_batch(
+        &self,
+        requests: Vec<AppendRequest>,
+    ) -> Result<Vec<Result<AppendOutcome, StoreError>>, StoreError>;
 
     /// What the store remembers of a command id, if it has seen it.
     async fn find_command(&self, command_id: &str) -> Result<Option<CommandReceipt>, StoreError>;
@@ -912,5 +933,114 @@ where
             return Ok(known);
         }
         growth.wait(tree_size, left).await;
+    }
+}
+
+/// At most this many commands are appended by one [`EventStore::append_batch`] (one transaction).
+pub const BATCH_REQUESTS_MAX: usize = 1_024;
+
+const _: () = assert!(BATCH_REQUESTS_MAX <= ROWS_PER_INSERT_MAX * 4);
+
+/// What a batch appends, decided under the head lock before any row is written.
+pub(crate) struct BatchPlan {
+    /// One result per request, in order.
+    pub(crate) results: Vec<Result<AppendOutcome, StoreError>>,
+    /// Every record to insert, in position order, contiguous from the locked head.
+    pub(crate) sealed: Vec<SealedRecord>,
+    /// The idempotency rows: command id, request hash, stream, first position, event count.
+    pub(crate) commands: Vec<ExportedCommand>,
+    /// The head after the batch.
+    pub(crate) head: LockedHead,
+}
+
+/// Plans a batch against the locked head: each request is checked in order against what the
+/// store holds (`receipts` of its command ids, `versions` of its streams) and against the requests
+/// accepted before it in the same batch, then sealed after them. A refused request (conflict,
+/// duplicate, data with no canonical form) gets its error and leaves the others untouched; the same
+/// command id twice returns the first outcome (`replayed`) exactly as it would across batches.
+///
+/// # Panics
+/// When the sealed records are not contiguous from the locked head or do not link (a bug).
+pub(crate) fn plan_batch(
+    locked: &LockedHead,
+    requests: &[AppendRequest],
+    receipts: &std::collections::HashMap<String, CommandReceipt>,
+    mut versions: std::collections::HashMap<String, u64>,
+    now: jiff::Timestamp,
+) -> BatchPlan {
+    assert!(requests.len() <= BATCH_REQUESTS_MAX);
+    let mut head = locked.clone();
+    let mut accepted: std::collections::HashMap<&str, CommandReceipt> =
+        std::collections::HashMap::new();
+    let mut plan = BatchPlan {
+        results: Vec::with_capacity(requests.len()),
+        sealed: Vec::new(),
+        commands: Vec::new(),
+        head: locked.clone(),
+    };
+    for request in requests {
+        let command_id = request.command.command_id.as_str();
+        let earlier = accepted
+            .get(command_id)
+            .or_else(|| receipts.get(command_id));
+        if let Some(earlier) = earlier {
+            plan.results
+                .push(replay_or_duplicate(request, earlier.clone()));
+            continue;
+        }
+        let actual = versions.get(&request.stream).copied().unwrap_or(0);
+        if actual != request.expected_version {
+            plan.results.push(Err(conflict(request, actual)));
+            continue;
+        }
+        let (sealed, recorded_at) = match seal_append(&head, request, now) {
+            Ok(done) => done,
+            Err(error) => {
+                plan.results.push(Err(error));
+                continue;
+            }
+        };
+        let outcome = fresh_outcome(&request.stream, &sealed);
+        let last = sealed.last().expect("an append has at least one record");
+        plan.commands.push(ExportedCommand {
+            command_id: command_id.to_owned(),
+            request_hash: request.command.request_hash,
+            stream: request.stream.clone(),
+            first_position: head.tree_size,
+            event_count: sealed.len() as u64,
+        });
+        versions.insert(request.stream.clone(), last.record.version);
+        head = LockedHead {
+            tree_size: last.record.position + 1,
+            head_hash: last.hash,
+            recorded_at_last: recorded_at,
+        };
+        let replayed = AppendOutcome {
+            replayed: true,
+            ..outcome.clone()
+        };
+        accepted.insert(
+            command_id,
+            CommandReceipt {
+                request_hash: request.command.request_hash,
+                outcome: replayed,
+            },
+        );
+        plan.sealed.extend(sealed);
+        plan.results.push(Ok(outcome));
+    }
+    assert_contiguous(locked, &plan.sealed);
+    plan.head = head;
+    plan
+}
+
+/// Asserts that `sealed` continues the chain at the locked head: positions contiguous from
+/// `tree_size`, each `prev` the hash before it.
+fn assert_contiguous(locked: &LockedHead, sealed: &[SealedRecord]) {
+    let mut prev = locked.head_hash;
+    for (offset, record) in sealed.iter().enumerate() {
+        assert_eq!(record.record.position, locked.tree_size + offset as u64);
+        assert_eq!(record.record.prev, prev);
+        prev = record.hash;
     }
 }

@@ -6,20 +6,19 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 
 use crate::export::{ExportReader, ExportedCommand, RestoreError};
 use crate::merkle::NodeId;
 use crate::record::Hash;
-use crate::store::{command_key, EventRow};
+use crate::store::command_key;
 use crate::verify::{VerifiedLog, VerifyOptions};
 
 use super::{
-    checkpoint_key, column_hash, column_u64, conflict, fresh_outcome, is_unique_violation,
-    keyset_pages, node_key, paged, receipt, replay_or_duplicate, seal_append, stored_record,
-    to_i64, wait_until_grown, AppendOutcome, AppendRequest, Backend, CommandReceipt, EventStore,
-    Growth, LedgerHead, LockedHead, NewCheckpoint, NewCosignature, RecordRow, StoreError,
-    StoredCheckpoint, StoredNode, StoredRecord, READ_PAGE_RECORDS, RECORD_COLUMNS,
+    checkpoint_key, column_hash, column_u64, keyset_pages, node_key, paged, stored_record,
+    wait_until_grown, AppendOutcome, AppendRequest, Backend, CommandReceipt, EventStore, Growth,
+    LedgerHead, LockedHead, NewCheckpoint, NewCosignature, RecordRow, StoreError, StoredCheckpoint,
+    StoredNode, StoredRecord, READ_PAGE_RECORDS, RECORD_COLUMNS,
 };
 
 /// The SQL shared with the other backend, for Postgres.
@@ -121,29 +120,6 @@ impl PostgresStore {
             })
             .await;
     }
-
-    async fn receipt_in(
-        connection: &mut PgConnection,
-        command_id: &str,
-    ) -> Result<Option<CommandReceipt>, StoreError> {
-        let found: Option<(Vec<u8>, String, i64, i32)> = sqlx::query_as(
-            "SELECT request_hash, stream, first_position, event_count FROM commands WHERE command_id = $1",
-        )
-        .bind(command_id)
-        .fetch_optional(&mut *connection)
-        .await?;
-        let Some((request_hash, stream, first_position, event_count)) = found else {
-            return Ok(None);
-        };
-        let rows: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT position, version, hash FROM events WHERE position >= $1 AND position < $2 ORDER BY position",
-        )
-        .bind(first_position)
-        .bind(first_position + i64::from(event_count))
-        .fetch_all(&mut *connection)
-        .await?;
-        receipt(&request_hash, stream, rows).map(Some)
-    }
 }
 
 #[async_trait]
@@ -152,7 +128,13 @@ impl EventStore for PostgresStore {
         Backend::Postgres
     }
 
-    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+    async fn append_batch(
+        &self,
+        requests: Vec<AppendRequest>,
+    ) -> Result<Vec<Result<AppendOutcome, StoreError>>, StoreError> {
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut tx = self.pool.begin().await?;
         // The lock on the head row serialises appends across every process on this database.
         let (tree_size, head_hash, recorded_at_last): (i64, Vec<u8>, String) = sqlx::query_as(
@@ -160,59 +142,27 @@ impl EventStore for PostgresStore {
         )
         .fetch_one(&mut *tx)
         .await?;
-        if let Some(earlier) = Self::receipt_in(&mut tx, &request.command.command_id).await? {
-            return replay_or_duplicate(&request, earlier);
-        }
         let head = LockedHead {
             tree_size: column_u64(tree_size, tree_size, "tree_size")?,
             head_hash: column_hash(&head_hash, tree_size, "head_hash")?,
             recorded_at_last,
         };
-        let actual: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = $1")
-                .bind(&request.stream)
-                .fetch_one(&mut *tx)
+        let plan = rows::append_batch_in(&mut tx, &head, &requests).await?;
+        if plan.head.tree_size > head.tree_size {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(&self.channel)
+                .bind(plan.head.tree_size.to_string())
+                .execute(&mut *tx)
                 .await?;
-        let actual = column_u64(actual, -1, "version")?;
-        if actual != request.expected_version {
-            return Err(conflict(&request, actual));
         }
-        let (sealed, recorded_at) = seal_append(&head, &request, jiff::Timestamp::now())?;
-        let rows: Vec<EventRow<'_>> = sealed.iter().map(EventRow::sealed).collect();
-        match rows::insert_events(&mut tx, &rows).await {
-            Err(error) if is_unique_violation(&error) => return Err(conflict(&request, actual)),
-            other => other?,
-        };
-        let leaves: Vec<Hash> = sealed.iter().map(|record| record.hash).collect();
-        rows::extend_tree(&mut tx, head.tree_size, &leaves).await?;
-        let last = sealed.last().expect("an append has at least one record");
-        sqlx::query("INSERT INTO commands (command_id, request_hash, stream, first_position, event_count) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&request.command.command_id)
-            .bind(request.command.request_hash.as_bytes().as_slice())
-            .bind(&request.stream)
-            .bind(to_i64(head.tree_size))
-            .bind(i32::try_from(sealed.len()).expect("EVENTS_PER_APPEND_MAX fits in i32"))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE ledger_head SET tree_size = $1, head_hash = $2, recorded_at_last = $3 WHERE id = 1")
-            .bind(to_i64(last.record.position + 1))
-            .bind(last.hash.as_bytes().as_slice())
-            .bind(&recorded_at)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(&self.channel)
-            .bind((last.record.position + 1).to_string())
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
-        self.growth.grew_to(last.record.position + 1);
-        Ok(fresh_outcome(&request.stream, &sealed))
+        self.growth.grew_to(plan.head.tree_size);
+        Ok(plan.results)
     }
 
     async fn find_command(&self, command_id: &str) -> Result<Option<CommandReceipt>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let found = Self::receipt_in(&mut tx, command_id).await?;
+        let found = rows::receipt_in(&mut tx, command_id).await?;
         tx.commit().await?;
         Ok(found)
     }

@@ -298,6 +298,125 @@ macro_rules! backend_rows {
             Ok(())
         }
 
+        /// What the store remembers of `command_id`, read in the caller's transaction.
+        pub(crate) async fn receipt_in(
+            connection: &mut $connection,
+            command_id: &str,
+        ) -> Result<Option<$crate::store::CommandReceipt>, StoreError> {
+            let mut query = sqlx::QueryBuilder::<$database>::new(
+                "SELECT request_hash, stream, first_position, CAST(event_count AS BIGINT) \
+                 FROM commands WHERE command_id = ",
+            );
+            query.push_bind(command_id.to_owned());
+            let found: Option<(Vec<u8>, String, i64, i64)> =
+                query.build_query_as().fetch_optional(&mut *connection).await?;
+            let Some((request_hash, stream, first_position, event_count)) = found else {
+                return Ok(None);
+            };
+            let mut query = sqlx::QueryBuilder::<$database>::new(
+                "SELECT position, version, hash FROM events WHERE position >= ",
+            );
+            query
+                .push_bind(first_position)
+                .push(" AND position < ")
+                .push_bind(first_position + event_count)
+                .push(" ORDER BY position");
+            let rows: Vec<(i64, i64, Vec<u8>)> =
+                query.build_query_as().fetch_all(&mut *connection).await?;
+            $crate::store::receipt(&request_hash, stream, rows).map(Some)
+        }
+
+        /// The receipts of those of `requests`' command ids the store has seen: one query for
+        /// the ids, then one per id found (retries are rare).
+        async fn batch_receipts(
+            connection: &mut $connection,
+            requests: &[$crate::store::AppendRequest],
+        ) -> Result<std::collections::HashMap<String, $crate::store::CommandReceipt>, StoreError>
+        {
+            let mut query = sqlx::QueryBuilder::<$database>::new(
+                "SELECT command_id FROM commands WHERE command_id IN (",
+            );
+            let mut ids = query.separated(", ");
+            for request in requests {
+                ids.push_bind(request.command.command_id.clone());
+            }
+            query.push(")");
+            let seen: Vec<(String,)> = query.build_query_as().fetch_all(&mut *connection).await?;
+            let mut receipts = std::collections::HashMap::with_capacity(seen.len());
+            for (command_id,) in seen {
+                if let Some(found) = receipt_in(connection, &command_id).await? {
+                    receipts.insert(command_id, found);
+                }
+            }
+            Ok(receipts)
+        }
+
+        /// The current version of each stream `requests` write to (absent: a new stream).
+        async fn batch_versions(
+            connection: &mut $connection,
+            requests: &[$crate::store::AppendRequest],
+        ) -> Result<std::collections::HashMap<String, u64>, StoreError> {
+            let mut query = sqlx::QueryBuilder::<$database>::new(
+                "SELECT stream, MAX(version) FROM events WHERE stream IN (",
+            );
+            let mut streams = query.separated(", ");
+            for request in requests {
+                streams.push_bind(request.stream.clone());
+            }
+            query.push(") GROUP BY stream");
+            let rows: Vec<(String, i64)> = query.build_query_as().fetch_all(&mut *connection).await?;
+            rows.into_iter()
+                .map(|(stream, version)| {
+                    Ok((stream, $crate::store::column_u64(version, -1, "version")?))
+                })
+                .collect()
+        }
+
+        /// Appends a batch of commands inside a transaction that holds the head lock: plans it
+        /// ([`crate::store::plan_batch`]: idempotency, versions, sealing, all before any write),
+        /// then inserts the records, extends the Merkle tree, inserts the idempotency rows and
+        /// moves the head, each with multi-row inserts. Single appends come through here too.
+        pub(crate) async fn append_batch_in(
+            connection: &mut $connection,
+            locked: &$crate::store::LockedHead,
+            requests: &[$crate::store::AppendRequest],
+        ) -> Result<$crate::store::BatchPlan, StoreError> {
+            assert!(!requests.is_empty());
+            assert!(requests.len() <= $crate::store::BATCH_REQUESTS_MAX);
+            let receipts = batch_receipts(connection, requests).await?;
+            let versions = batch_versions(connection, requests).await?;
+            let plan = $crate::store::plan_batch(
+                locked,
+                requests,
+                &receipts,
+                versions,
+                jiff::Timestamp::now(),
+            );
+            if plan.sealed.is_empty() {
+                return Ok(plan);
+            }
+            let rows: Vec<$crate::store::EventRow<'_>> =
+                plan.sealed.iter().map($crate::store::EventRow::sealed).collect();
+            for chunk in rows.chunks(ROWS_PER_INSERT_MAX) {
+                insert_events(connection, chunk).await?;
+            }
+            let leaves: Vec<Hash> = plan.sealed.iter().map(|record| record.hash).collect();
+            extend_tree(connection, locked.tree_size, &leaves).await?;
+            insert_commands(connection, &plan.commands).await?;
+            assert_eq!(plan.head.tree_size, locked.tree_size + leaves.len() as u64);
+            let mut update =
+                sqlx::QueryBuilder::<$database>::new("UPDATE ledger_head SET tree_size = ");
+            update
+                .push_bind(to_i64(plan.head.tree_size))
+                .push(", head_hash = ")
+                .push_bind(plan.head.head_hash.as_bytes().to_vec())
+                .push(", recorded_at_last = ")
+                .push_bind(plan.head.recorded_at_last.clone())
+                .push(" WHERE id = 1");
+            update.build().execute(&mut *connection).await?;
+            Ok(plan)
+        }
+
         /// Inserts idempotency rows rebuilt from an export.
         async fn insert_commands(
             connection: &mut $connection,

@@ -6,19 +6,18 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::SqlitePool;
 
 use crate::export::{ExportReader, ExportedCommand, RestoreError};
 use crate::merkle::NodeId;
 use crate::record::Hash;
-use crate::store::{command_key, EventRow};
+use crate::store::command_key;
 use crate::verify::{VerifiedLog, VerifyOptions};
 
 use super::{
-    checkpoint_key, conflict, fresh_outcome, is_unique_violation, keyset_pages, node_key, paged,
-    receipt, replay_or_duplicate, seal_append, stored_record, to_i64, wait_until_grown,
-    AppendOutcome, AppendRequest, Backend, CommandReceipt, EventStore, Growth, LedgerHead,
-    LockedHead, NewCheckpoint, NewCosignature, RecordRow, StoreError, StoredCheckpoint, StoredNode,
+    checkpoint_key, keyset_pages, node_key, paged, stored_record, wait_until_grown, AppendOutcome,
+    AppendRequest, Backend, CommandReceipt, EventStore, Growth, LedgerHead, LockedHead,
+    NewCheckpoint, NewCosignature, RecordRow, StoreError, StoredCheckpoint, StoredNode,
     StoredRecord, READ_PAGE_RECORDS, RECORD_COLUMNS,
 };
 
@@ -78,29 +77,6 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
-
-    async fn receipt_in(
-        connection: &mut SqliteConnection,
-        command_id: &str,
-    ) -> Result<Option<CommandReceipt>, StoreError> {
-        let found: Option<(Vec<u8>, String, i64, i64)> = sqlx::query_as(
-            "SELECT request_hash, stream, first_position, event_count FROM commands WHERE command_id = ?",
-        )
-        .bind(command_id)
-        .fetch_optional(&mut *connection)
-        .await?;
-        let Some((request_hash, stream, first_position, event_count)) = found else {
-            return Ok(None);
-        };
-        let rows: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT position, version, hash FROM events WHERE position >= ? AND position < ? ORDER BY position",
-        )
-        .bind(first_position)
-        .bind(first_position + event_count)
-        .fetch_all(&mut *connection)
-        .await?;
-        receipt(&request_hash, stream, rows).map(Some)
-    }
 }
 
 #[async_trait]
@@ -109,11 +85,15 @@ impl EventStore for SqliteStore {
         Backend::Sqlite
     }
 
-    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        if let Some(earlier) = Self::receipt_in(&mut tx, &request.command.command_id).await? {
-            return replay_or_duplicate(&request, earlier);
+    async fn append_batch(
+        &self,
+        requests: Vec<AppendRequest>,
+    ) -> Result<Vec<Result<AppendOutcome, StoreError>>, StoreError> {
+        if requests.is_empty() {
+            return Ok(Vec::new());
         }
+        // BEGIN IMMEDIATE takes the write lock: it is the lock on the head, across processes.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let (tree_size, head_hash, recorded_at_last): (i64, Vec<u8>, String) = sqlx::query_as(
             "SELECT tree_size, head_hash, recorded_at_last FROM ledger_head WHERE id = 1",
         )
@@ -124,48 +104,17 @@ impl EventStore for SqliteStore {
             head_hash: super::column_hash(&head_hash, tree_size, "head_hash")?,
             recorded_at_last,
         };
-        let actual: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?")
-                .bind(&request.stream)
-                .fetch_one(&mut *tx)
-                .await?;
-        let actual = super::column_u64(actual, -1, "version")?;
-        if actual != request.expected_version {
-            return Err(conflict(&request, actual));
-        }
-        let (sealed, recorded_at) = seal_append(&head, &request, jiff::Timestamp::now())?;
-        let rows: Vec<EventRow<'_>> = sealed.iter().map(EventRow::sealed).collect();
-        match rows::insert_events(&mut tx, &rows).await {
-            Err(error) if is_unique_violation(&error) => return Err(conflict(&request, actual)),
-            other => other?,
-        };
-        let leaves: Vec<Hash> = sealed.iter().map(|record| record.hash).collect();
-        rows::extend_tree(&mut tx, head.tree_size, &leaves).await?;
-        let last = sealed.last().expect("an append has at least one record");
-        sqlx::query("INSERT INTO commands (command_id, request_hash, stream, first_position, event_count) VALUES (?, ?, ?, ?, ?)")
-            .bind(&request.command.command_id)
-            .bind(request.command.request_hash.as_bytes().as_slice())
-            .bind(&request.stream)
-            .bind(to_i64(head.tree_size))
-            .bind(to_i64(sealed.len() as u64))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE ledger_head SET tree_size = ?, head_hash = ?, recorded_at_last = ? WHERE id = 1")
-            .bind(to_i64(last.record.position + 1))
-            .bind(last.hash.as_bytes().as_slice())
-            .bind(&recorded_at)
-            .execute(&mut *tx)
-            .await?;
+        let plan = rows::append_batch_in(&mut tx, &head, &requests).await?;
         tx.commit().await?;
-        self.growth.grew_to(last.record.position + 1);
-        Ok(fresh_outcome(&request.stream, &sealed))
+        self.growth.grew_to(plan.head.tree_size);
+        Ok(plan.results)
     }
 
     async fn find_command(&self, command_id: &str) -> Result<Option<CommandReceipt>, StoreError> {
         let mut connection = self.pool.acquire().await?;
         // One read transaction, so the receipt and its rows come from the same snapshot.
         let mut tx = sqlx::Connection::begin(&mut *connection).await?;
-        let found = Self::receipt_in(&mut tx, command_id).await?;
+        let found = rows::receipt_in(&mut tx, command_id).await?;
         tx.commit().await?;
         Ok(found)
     }
