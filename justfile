@@ -27,3 +27,9 @@ verify:
 # Measure verify's rate (records/s) on a signed synthetic ledger of N records (default 100,000).
 bench-verify n="100000":
     scripts/bench-verify {{n}}
+
+# Measure commands/s, raw inserts, rebuild and verify against raw reads on the local PostgreSQL (and
+# SQLite), medians of 3 runs; appends the table to BENCHMARKS.md. Not part of CI.
+bench items="1000" events="100000" runs="3":
+    cargo build --release --bin huiyin --bin huiyin-bench
+    target/release/huiyin-bench --items {{items}} --events {{events}} --runs {{runs}} --markdown BENCHMARKS.md
