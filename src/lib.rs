@@ -4,6 +4,8 @@
 //! - [`when`]: reading "as of" and "now" moments.
 //! - [`auth`]: passwords, tokens, sessions and login throttling; the [`auth::Principal`].
 //! - [`http`]: the axum router ([`http::app`]), its state, errors and [`http::serve`].
+//! - [`web`]: the server-rendered pages (board, item, figures, audit, login), in Chinese and English.
+//! - [`tables`]: the board and the figures as CSV and XLSX.
 //!
 //! The binary (`src/main.rs`) adds the command line on top. Rules live in the library crates
 //! (`aggregates`, `commands`, `projections`, `infra`); see ARCHITECTURE.md.
@@ -11,4 +13,6 @@
 pub mod auth;
 pub mod http;
 pub mod reading;
+pub mod tables;
+pub mod web;
 pub mod when;

@@ -19,6 +19,8 @@ use projections::notices::NoticeProjection;
 use projections::Projection;
 use serde_json::json;
 
+use huiyin::tables::{board_cells, board_csv, BOARD_HEADER};
+
 use crate::cli::{BoardArgs, Format, RebuildArgs, TrailArgs, VerifyArgs};
 use crate::keys::read_verifier;
 use crate::output;
@@ -92,50 +94,6 @@ pub(crate) fn print_board(view: &BoardView, format: Format) -> anyhow::Result<()
     }
 }
 
-pub(crate) const BOARD_HEADER: [&str; 13] = [
-    "item_id",
-    "kind",
-    "status",
-    "round",
-    "leader",
-    "lead_unit",
-    "due",
-    "days_left",
-    "flag",
-    "class",
-    "rating",
-    "deputies",
-    "title",
-];
-
-pub(crate) fn board_cells(item: &projections::board::BoardItem) -> [String; 13] {
-    let flag = if item.overdue {
-        "OVERDUE 逾期"
-    } else if item.due_soon {
-        "due soon 临期"
-    } else {
-        ""
-    };
-    let text = |value: &Option<String>| value.clone().unwrap_or_default();
-    [
-        item.item_id.clone(),
-        item.kind.clone(),
-        item.status.clone(),
-        item.round.to_string(),
-        text(&item.leader),
-        text(&item.lead_unit),
-        item.due.map(|due| due.to_string()).unwrap_or_default(),
-        item.days_left
-            .map(|days| days.to_string())
-            .unwrap_or_default(),
-        flag.to_owned(),
-        text(&item.class),
-        text(&item.rating),
-        item.deputies.join("、"),
-        item.title.clone(),
-    ]
-}
-
 fn board_table(view: &BoardView) -> String {
     let summary = &view.summary;
     let mut table = Table::new();
@@ -167,15 +125,6 @@ fn board_table(view: &BoardView) -> String {
         summary.due_soon,
         summary.closed,
     )
-}
-
-fn board_csv(view: &BoardView) -> anyhow::Result<String> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(BOARD_HEADER)?;
-    for item in &view.items {
-        writer.write_record(board_cells(item))?;
-    }
-    Ok(String::from_utf8(writer.into_inner()?)?)
 }
 
 pub(crate) async fn trail(store: Arc<dyn EventStore>, args: TrailArgs) -> anyhow::Result<ExitCode> {

@@ -11,6 +11,8 @@ use huiyin::when::ReadAt;
 use infra::store::Stores;
 use projections::figures::{Figures, ItemFigures, Rate};
 
+use huiyin::tables::{figure_lines, figures_csv, other_lines};
+
 use crate::cli::{Format, StatsArgs};
 use crate::output;
 
@@ -35,72 +37,6 @@ pub(crate) async fn run(
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// One line per figure: its Chinese and English name, its value and its counts.
-pub(crate) fn figure_lines(figures: &ItemFigures) -> Vec<[String; 4]> {
-    let rate = |name: &str, rate: &Rate| {
-        [
-            name.to_owned(),
-            rate.value
-                .map(|value| format!("{:.1}%", value * 100.0))
-                .unwrap_or_else(|| "—".to_owned()),
-            rate.count.to_string(),
-            rate.n.to_string(),
-        ]
-    };
-    let count = |name: &str, value: u64| {
-        [
-            name.to_owned(),
-            value.to_string(),
-            String::new(),
-            String::new(),
-        ]
-    };
-    let rates = &figures.rates;
-    let mut lines = vec![
-        count("件数 items", figures.total),
-        count("应办复 due", figures.due),
-        count("已办复 answered", figures.answered),
-        count("按期办复 answered on time", figures.answered_on_time),
-        count("逾期未办复 overdue unanswered", figures.overdue_unanswered),
-        count("已销号 closed", figures.closed),
-        count("延期 extensions", figures.extensions),
-        rate("办复率 answer rate", &rates.answer_rate),
-        rate("按期办复率 on-time rate", &rates.on_time_rate),
-        rate("见面率 contact rate", &rates.contact_rate),
-        rate("满意率 satisfaction rate", &rates.satisfaction_rate),
-        rate(
-            "满意+基本满意率 satisfied or basic",
-            &rates.satisfied_or_basic_rate,
-        ),
-        count(
-            "不满意转满意 unsatisfied then satisfied",
-            figures.unsatisfied_then_satisfied,
-        ),
-        [
-            "办理天数中位数 median handling days".to_owned(),
-            figures
-                .median_handling_days
-                .map(|days| format!("{days:.1}"))
-                .unwrap_or_else(|| "—".to_owned()),
-            String::new(),
-            String::new(),
-        ],
-        [
-            "承诺兑现 commitments kept".to_owned(),
-            figures.commitments.kept.to_string(),
-            figures.commitments.kept.to_string(),
-            figures.commitments.made.to_string(),
-        ],
-    ];
-    for (class, n) in &figures.classes {
-        lines.push(count(&format!("{class}类答复 class {class}"), *n));
-    }
-    for (kind, n) in &figures.by_kind {
-        lines.push(count(&format!("类型 kind {kind}"), *n));
-    }
-    lines
 }
 
 fn figures_table(figures: &Figures) -> String {
@@ -165,62 +101,4 @@ fn figures_table(figures: &Figures) -> String {
             .unwrap_or_else(|| "(empty log)".to_owned()),
         figures.now,
     )
-}
-
-/// The follows, engagements and people figures as name–value lines.
-pub(crate) fn other_lines(figures: &Figures) -> Vec<[String; 2]> {
-    let follows = &figures.follows;
-    let mut lines = vec![
-        ["跟案 case follows".to_owned(), follows.total.to_string()],
-        ["已结束 ended".to_owned(), follows.ended.to_string()],
-        [
-            "执行措施 enforcement actions".to_owned(),
-            follows.actions.to_string(),
-        ],
-        [
-            "代表见证 witnessed actions".to_owned(),
-            follows.witnessed_actions.to_string(),
-        ],
-        ["调解 mediations".to_owned(), follows.mediations.to_string()],
-        [
-            "调解成功 settled mediations".to_owned(),
-            follows.settled_mediations.to_string(),
-        ],
-        [
-            "执行到位金额（元）recovered yuan".to_owned(),
-            follows.recovered_yuan.clone(),
-        ],
-    ];
-    for (kind, n) in &figures.engagements {
-        lines.push([format!("联络活动 engagement {kind}"), n.to_string()]);
-    }
-    for (kind, n) in &figures.people {
-        lines.push([format!("人员 people {kind}"), n.to_string()]);
-    }
-    lines
-}
-
-fn figures_csv(figures: &Figures) -> anyhow::Result<String> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(["group", "figure", "value", "count", "n"])?;
-    let mut write = |group: &str, item: &ItemFigures| -> anyhow::Result<()> {
-        for [figure, value, count, n] in figure_lines(item) {
-            writer.write_record([group, &figure, &value, &count, &n])?;
-        }
-        Ok(())
-    };
-    write("all", &figures.items)?;
-    for (year, item) in &figures.by_year {
-        write(&format!("year {year}"), item)?;
-    }
-    for (leader, item) in &figures.by_leader {
-        write(&format!("leader {leader}"), item)?;
-    }
-    for (unit, item) in &figures.by_lead_unit {
-        write(&format!("lead unit {unit}"), item)?;
-    }
-    for [figure, value] in other_lines(figures) {
-        writer.write_record(["follows and engagements", &figure, &value, "", ""])?;
-    }
-    Ok(String::from_utf8(writer.into_inner()?)?)
 }

@@ -16,6 +16,7 @@ mod send;
 mod store;
 mod support;
 mod vectors;
+mod web;
 mod writer;
 
 fn main() {
@@ -34,5 +35,6 @@ fn main() {
     trials.extend(merkle::trials());
     trials.extend(proof::trials());
     trials.extend(writer::trials());
+    trials.extend(web::trials());
     libtest_mimic::run(&arguments, trials).exit();
 }

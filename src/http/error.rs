@@ -285,7 +285,12 @@ pub(crate) async fn json_errors(request: Request, next: Next) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
-    if !is_error || is_json {
+    // The web pages answer their errors as HTML pages of their own; those stay as they are.
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"text/html"));
+    if !is_error || is_json || is_html {
         return response;
     }
     let (parts, _) = response.into_parts();

@@ -176,7 +176,9 @@ fn request_span(request: &Request) -> tracing::Span {
 /// The API's router over `state`.
 pub fn app(state: AppState) -> Router {
     let mut router = Router::new();
-    for (_, path, handler) in route_table() {
+    // The API's routes and the web pages' are two tables (the OpenAPI document lists the
+    // first), served by one router under the same layers.
+    for (_, path, handler) in route_table().into_iter().chain(crate::web::page_routes()) {
         router = router.route(path, handler);
     }
     // Each layer wraps the ones after it: a request passes them top to bottom, its response

@@ -77,7 +77,7 @@ fn login_outcome(error: &ApiError) -> &'static str {
     responses(
         (status = 200, description = "Logged in; the session cookie is set", body = LoginResult,
             headers(("set-cookie" = String, description = "huiyin_session=…; HttpOnly; SameSite=Strict"))),
-        (status = 303, description = "Logged in (with `next`); the session cookie is set"),
+        (status = 303, description = "A form with `next`: logged in (the session cookie is set) and sent to `next`; or refused and sent back to `/login?error=CODE&next=…`"),
         (status = 400, description = "`invalid`: the body cannot be read", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: wrong person id or password", body = ErrorBody),
         (status = 403, description = "`forbidden`: the password does not allow that role", body = ErrorBody),
@@ -88,14 +88,45 @@ fn login_outcome(error: &ApiError) -> &'static str {
 pub(crate) async fn login(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
     JsonOrForm(request): JsonOrForm<LoginRequest>,
 ) -> Result<Response, ApiError> {
+    // A browser's form (with `next`) that fails is sent back to the login page, which says why;
+    // a program's request gets the JSON error.
+    let form_next = request
+        .next
+        .clone()
+        .filter(|next| is_form(&headers) && local_path(next));
+    let person_id = request.person_id.clone();
     let answer = login_and_open(&state, address, request).await;
     state.metrics.login(match &answer {
         Ok(_) => "ok",
         Err(error) => login_outcome(error),
     });
-    answer
+    match (answer, form_next) {
+        (Err(error), Some(next)) if error.status_and_code().0.is_client_error() => {
+            Ok(back_to_login_page(login_outcome(&error), &next, &person_id))
+        }
+        (answer, _) => answer,
+    }
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers.get(header::CONTENT_TYPE).is_some_and(|value| {
+        value
+            .as_bytes()
+            .starts_with(b"application/x-www-form-urlencoded")
+    })
+}
+
+/// 303 to the login page, which shows why the login failed (`error` is the stable code).
+fn back_to_login_page(code: &str, next: &str, person_id: &str) -> Response {
+    let query =
+        serde_urlencoded::to_string([("error", code), ("next", next), ("person_id", person_id)])
+            .unwrap_or_default();
+    let location = HeaderValue::from_str(&format!("/login?{query}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("/login"));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
 }
 
 async fn login_and_open(
@@ -146,10 +177,11 @@ pub struct LogoutResult {
 }
 
 /// Ends the session the cookie names, and clears the cookie. Without a session it does nothing
-/// and still answers 200.
+/// and still answers 200; a browser's form is sent on to the login page (303).
 #[utoipa::path(post, path = "/logout", tag = "session",
     responses(
         (status = 200, description = "Logged out; the cookie is cleared", body = LogoutResult),
+        (status = 303, description = "Logged out from an HTML form; sent to `/login`"),
     ))]
 pub(crate) async fn logout(
     State(state): State<AppState>,
@@ -159,6 +191,13 @@ pub(crate) async fn logout(
         auth::close_session(&*state.stores.credentials, value).await?;
     }
     let cookie = cleared_session_cookie(state.config.cookie_secure);
+    if is_form(&headers) {
+        let headers = [
+            (header::SET_COOKIE, cookie),
+            (header::LOCATION, HeaderValue::from_static("/login")),
+        ];
+        return Ok((StatusCode::SEE_OTHER, headers).into_response());
+    }
     Ok((
         [(header::SET_COOKIE, cookie)],
         Json(LogoutResult { ok: true }),

@@ -1,0 +1,571 @@
+//! The login page and the board (督办台账) with its filters, sorting, counts, marks and downloads.
+
+use std::collections::BTreeSet;
+
+use aggregates::actor::Role;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use infra::outbox::{DeliveryState, OutboxRow};
+use maud::{html, Markup};
+use projections::board::{BoardItem, BoardRow, BoardView};
+
+use super::i18n::Lang;
+use super::layout::{page, role_label};
+use super::{query_pairs, PageContext, PageError};
+use crate::auth::Principal;
+use crate::http::AppState;
+use crate::reading;
+use crate::tables;
+use crate::when::ReadAt;
+
+/// The board panel shows at most this many dead notifications.
+pub(crate) const DEAD_NOTICES_SHOWN_MAX: usize = 50;
+
+/// `GET /login`: the login form. `next` (kept in a hidden field) is where the browser goes after;
+/// `error` (set when a form login failed) says why the last attempt failed.
+pub(crate) async fn login(context: PageContext, RawQuery(query): RawQuery) -> Response {
+    let lang = context.lang;
+    let pairs = query_pairs(query.as_deref());
+    let value = |name: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    };
+    let next = value("next")
+        .filter(|next| next.starts_with('/') && !next.starts_with("//"))
+        .unwrap_or_else(|| "/".to_owned());
+    let error = value("error");
+    let person_id = value("person_id").unwrap_or_default();
+    let error_text = error.as_deref().map(|code| match code {
+        "unauthenticated" => lang.t("login.error.unauthenticated"),
+        "forbidden" => lang.t("login.error.forbidden"),
+        "throttled" => lang.t("login.error.throttled"),
+        _ => lang.t("login.error.invalid"),
+    });
+    let body = html! {
+        @if let (Some(code), Some(text)) = (&error, error_text) {
+            p id="flash" class="error" data-code=(code) { (lang.t("login.failed")) ": " (text) }
+        }
+        form id="login" method="post" action="/login" class="command" {
+            input type="hidden" name="next" value=(next);
+            label { (lang.t("login.person_id")) " "
+                input type="text" name="person_id" value=(person_id) required autocomplete="username"; }
+            label { (lang.t("login.password")) " "
+                input type="password" name="password" required autocomplete="current-password"; }
+            label { (lang.t("login.role")) " "
+                select name="role" {
+                    option value="" { (lang.t("login.role_any")) }
+                    @for role in Role::ALL {
+                        option value=(role.as_str()) { (role_label(lang, role)) }
+                    }
+                }
+            }
+            button id="login-submit" type="submit" { (lang.t("login.submit")) }
+        }
+    };
+    context.respond(StatusCode::OK, page(&context, lang.t("login.title"), body))
+}
+
+/// The board's filters and order, read from the query string (so a filtered view is a link).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct BoardFilter {
+    status: Option<String>,
+    leader: Option<String>,
+    lead_unit: Option<String>,
+    kind: Option<String>,
+    overdue: Option<bool>,
+    due_soon: Option<bool>,
+    sort: Option<SortColumn>,
+    descending: bool,
+}
+
+/// The columns the board sorts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SortColumn {
+    ItemId,
+    Kind,
+    Status,
+    LeadUnit,
+    Leader,
+    Due,
+    DaysLeft,
+    LastActivity,
+}
+
+impl SortColumn {
+    const ALL: [SortColumn; 8] = [
+        SortColumn::ItemId,
+        SortColumn::Kind,
+        SortColumn::Status,
+        SortColumn::LeadUnit,
+        SortColumn::Leader,
+        SortColumn::Due,
+        SortColumn::DaysLeft,
+        SortColumn::LastActivity,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            SortColumn::ItemId => "item_id",
+            SortColumn::Kind => "kind",
+            SortColumn::Status => "status",
+            SortColumn::LeadUnit => "lead_unit",
+            SortColumn::Leader => "leader",
+            SortColumn::Due => "due",
+            SortColumn::DaysLeft => "days_left",
+            SortColumn::LastActivity => "last_activity_at",
+        }
+    }
+
+    fn parse(text: &str) -> Option<SortColumn> {
+        SortColumn::ALL
+            .into_iter()
+            .find(|column| column.name() == text)
+    }
+
+    fn compare(self, a: &BoardItem, b: &BoardItem) -> std::cmp::Ordering {
+        match self {
+            SortColumn::ItemId => a.item_id.cmp(&b.item_id),
+            SortColumn::Kind => a.kind.cmp(&b.kind),
+            SortColumn::Status => a.status.cmp(&b.status),
+            SortColumn::LeadUnit => a.lead_unit.cmp(&b.lead_unit),
+            SortColumn::Leader => a.leader.cmp(&b.leader),
+            SortColumn::Due => a.due.cmp(&b.due),
+            SortColumn::DaysLeft => a.days_left.cmp(&b.days_left),
+            SortColumn::LastActivity => a.last_activity_at.cmp(&b.last_activity_at),
+        }
+    }
+}
+
+fn flag(text: &str) -> Option<bool> {
+    match text {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
+impl BoardFilter {
+    /// Reads the query string; an empty or unknown value means "any".
+    pub(crate) fn parse(query: Option<&str>) -> Self {
+        let mut filter = BoardFilter::default();
+        for (key, value) in query_pairs(query) {
+            let text = Some(value.clone()).filter(|value| !value.is_empty());
+            match key.as_str() {
+                "status" => filter.status = text,
+                "leader" => filter.leader = text,
+                "lead_unit" => filter.lead_unit = text,
+                "kind" => filter.kind = text,
+                "overdue" => filter.overdue = flag(&value),
+                "due_soon" => filter.due_soon = flag(&value),
+                "sort" => filter.sort = SortColumn::parse(&value),
+                "dir" => filter.descending = value == "desc",
+                _ => {}
+            }
+        }
+        filter
+    }
+
+    fn keeps(&self, item: &BoardItem) -> bool {
+        let is = |wanted: &Option<String>, value: Option<&String>| {
+            wanted.as_ref().is_none_or(|wanted| value == Some(wanted))
+        };
+        is(&self.status, Some(&item.status))
+            && is(&self.kind, Some(&item.kind))
+            && is(&self.leader, item.leader.as_ref())
+            && is(&self.lead_unit, item.lead_unit.as_ref())
+            && self.overdue.is_none_or(|wanted| item.overdue == wanted)
+            && self.due_soon.is_none_or(|wanted| item.due_soon == wanted)
+    }
+
+    /// The query string of these filters with `sort` and `dir` replaced (empty values left out).
+    fn query(&self, sort: Option<SortColumn>, descending: bool) -> String {
+        let text = |value: &Option<String>| value.clone().unwrap_or_default();
+        let yes_no = |value: Option<bool>| value.map(|v| v.to_string()).unwrap_or_default();
+        let pairs = [
+            ("status", text(&self.status)),
+            ("leader", text(&self.leader)),
+            ("lead_unit", text(&self.lead_unit)),
+            ("kind", text(&self.kind)),
+            ("overdue", yes_no(self.overdue)),
+            ("due_soon", yes_no(self.due_soon)),
+            (
+                "sort",
+                sort.map(|s| s.name().to_owned()).unwrap_or_default(),
+            ),
+            (
+                "dir",
+                if descending && sort.is_some() {
+                    "desc".to_owned()
+                } else {
+                    String::new()
+                },
+            ),
+        ];
+        let kept: Vec<(&str, String)> = pairs
+            .into_iter()
+            .filter(|(_, value)| !value.is_empty())
+            .collect();
+        serde_urlencoded::to_string(kept).unwrap_or_default()
+    }
+}
+
+/// The rows a principal may see: a deputy only the items that name them (as in the API).
+fn visible_to(principal: &Principal) -> impl Fn(&BoardRow) -> bool + '_ {
+    move |row| principal.role != Role::Deputy || row.deputy_ids.contains(&principal.person_id)
+}
+
+/// The board the principal may see, live, judged now; and the same filtered and sorted.
+async fn board_views(
+    state: &AppState,
+    principal: &Principal,
+    filter: &BoardFilter,
+) -> Result<(BoardView, BoardView), crate::reading::ReadError> {
+    let visible = visible_to(principal);
+    let all = reading::board_view(
+        &state.stores,
+        ReadAt::default(),
+        &state.time_zone,
+        &*state.clock,
+        visible,
+    )
+    .await?;
+    let mut shown = all.clone();
+    shown.retain(|item| filter.keeps(item));
+    if let Some(column) = filter.sort {
+        shown.items.sort_by(|a, b| {
+            let order = column.compare(a, b).then_with(|| a.item_id.cmp(&b.item_id));
+            if filter.descending {
+                order.reverse()
+            } else {
+                order
+            }
+        });
+    }
+    Ok((all, shown))
+}
+
+/// `GET /`: the board.
+pub(crate) async fn board(
+    State(state): State<AppState>,
+    context: PageContext,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let principal = context.require()?;
+    let lang = context.lang;
+    let filter = BoardFilter::parse(query.as_deref());
+    let (all, shown) = board_views(&state, principal, &filter)
+        .await
+        .map_err(|error| PageError::internal(lang, error))?;
+    let dead = if principal.role == Role::Liaison {
+        let rows = state
+            .stores
+            .outbox
+            .list()
+            .await
+            .map_err(|error| PageError::internal(lang, error))?;
+        Some(rows)
+    } else {
+        None
+    };
+    let body = html! {
+        (counts(lang, &shown))
+        (filters(lang, &all, &filter))
+        p {
+            a id="download-csv" href={ "/board.csv?" (filter.query(filter.sort, filter.descending)) } {
+                (lang.t("board.download_csv"))
+            }
+            " · "
+            a id="download-xlsx" href={ "/board.xlsx?" (filter.query(filter.sort, filter.descending)) } {
+                (lang.t("board.download_xlsx"))
+            }
+        }
+        (board_table(lang, &shown, &filter))
+        @if let Some(rows) = &dead {
+            (dead_notices(lang, rows))
+        }
+    };
+    Ok(context.respond(StatusCode::OK, page(&context, lang.t("board.title"), body)))
+}
+
+fn counts(lang: Lang, view: &BoardView) -> Markup {
+    let summary = &view.summary;
+    let entries = [
+        ("total", "count.total", summary.total),
+        ("open", "count.open", summary.open),
+        ("answered", "count.answered", summary.answered),
+        ("overdue", "count.overdue", summary.overdue),
+        ("due_soon", "count.due_soon", summary.due_soon),
+        ("closed", "count.closed", summary.closed),
+    ];
+    html! {
+        dl id="board-counts" class="counts" {
+            @for (name, key, value) in entries {
+                div { dt { (lang.t(key)) } dd data-count=(name) { (value) } }
+            }
+        }
+        p id="board-verdict" data-all-due-answered=(summary.all_due_answered) {
+            @if summary.all_due_answered {
+                (lang.t("board.all_due_answered"))
+            } @else {
+                strong { (lang.t("board.some_due_unanswered")) }
+            }
+            " " (lang.t("board.as_of")) " "
+            (view.as_of_position.map(|p| p.to_string()).unwrap_or_else(|| "—".to_owned()))
+            " · " (lang.t("board.judged_at")) " " (view.now)
+        }
+    }
+}
+
+fn select(
+    lang: Lang,
+    name: &str,
+    label_key: &str,
+    options: &[(String, String)],
+    chosen: Option<&str>,
+) -> Markup {
+    html! {
+        label { (lang.t(label_key)) " "
+            select name=(name) {
+                option value="" { (lang.t("board.filter.any")) }
+                @for (value, label) in options {
+                    option value=(value) selected[chosen == Some(value.as_str())] { (label) }
+                }
+            }
+        }
+    }
+}
+
+fn filters(lang: Lang, all: &BoardView, filter: &BoardFilter) -> Markup {
+    let distinct = |values: Vec<Option<&String>>| -> BTreeSet<String> {
+        values.into_iter().flatten().cloned().collect()
+    };
+    let statuses = distinct(all.items.iter().map(|item| Some(&item.status)).collect());
+    let kinds = distinct(all.items.iter().map(|item| Some(&item.kind)).collect());
+    let leaders = distinct(all.items.iter().map(|item| item.leader.as_ref()).collect());
+    let units = distinct(
+        all.items
+            .iter()
+            .map(|item| item.lead_unit.as_ref())
+            .collect(),
+    );
+    let labelled = |prefix: &str, values: BTreeSet<String>| -> Vec<(String, String)> {
+        values
+            .into_iter()
+            .map(|value| (value.clone(), lang.label(prefix, &value)))
+            .collect()
+    };
+    let plain = |values: BTreeSet<String>| -> Vec<(String, String)> {
+        values
+            .into_iter()
+            .map(|value| (value.clone(), value))
+            .collect()
+    };
+    let yes_no = vec![
+        ("true".to_owned(), lang.t("board.filter.yes").to_owned()),
+        ("false".to_owned(), lang.t("board.filter.no").to_owned()),
+    ];
+    let flag_text = |value: Option<bool>| value.map(|v| v.to_string());
+    html! {
+        form id="board-filters" class="filters" method="get" action="/" {
+            strong { (lang.t("board.filters")) ": " }
+            (select(lang, "status", "col.status", &labelled("status", statuses), filter.status.as_deref()))
+            (select(lang, "leader", "col.leader", &plain(leaders), filter.leader.as_deref()))
+            (select(lang, "lead_unit", "col.lead_unit", &plain(units), filter.lead_unit.as_deref()))
+            (select(lang, "kind", "col.kind", &labelled("kind", kinds), filter.kind.as_deref()))
+            (select(lang, "overdue", "col.overdue", &yes_no, flag_text(filter.overdue).as_deref()))
+            (select(lang, "due_soon", "col.due_soon", &yes_no, flag_text(filter.due_soon).as_deref()))
+            @if let Some(sort) = filter.sort {
+                input type="hidden" name="sort" value=(sort.name());
+                @if filter.descending { input type="hidden" name="dir" value="desc"; }
+            }
+            button id="board-filter-submit" type="submit" { (lang.t("board.filter.apply")) }
+            " " a href="/" { (lang.t("board.filter.clear")) }
+        }
+    }
+}
+
+/// A mark for an item that is due and unanswered: words and a style, never colour alone.
+pub(crate) fn due_mark(lang: Lang, item: &BoardItem) -> Markup {
+    html! {
+        @if item.overdue {
+            span class="flag overdue" data-flag="overdue" { "⚠ " (lang.t("flag.overdue")) }
+        } @else if item.due_soon {
+            span class="flag due-soon" data-flag="due_soon" { "⏳ " (lang.t("flag.due_soon")) }
+        }
+    }
+}
+
+fn sort_header(lang: Lang, filter: &BoardFilter, column: SortColumn, key: &str) -> Markup {
+    let active = filter.sort == Some(column);
+    let descending = active && !filter.descending;
+    let arrow = match (active, filter.descending) {
+        (false, _) => "",
+        (true, false) => " ▲",
+        (true, true) => " ▼",
+    };
+    let order = if filter.descending {
+        lang.t("sort.descending")
+    } else {
+        lang.t("sort.ascending")
+    };
+    html! {
+        th aria-sort=(if !active { "none" } else if filter.descending { "descending" } else { "ascending" }) {
+            a href={ "/?" (filter.query(Some(column), descending)) } { (lang.t(key)) (arrow) }
+            @if active { span class="visually-hidden" hidden { " (" (order) ")" } }
+        }
+    }
+}
+
+fn board_table(lang: Lang, view: &BoardView, filter: &BoardFilter) -> Markup {
+    let text = |value: &Option<String>| value.clone().unwrap_or_default();
+    html! {
+        table id="board" {
+            thead { tr {
+                (sort_header(lang, filter, SortColumn::ItemId, "col.item_id"))
+                th { (lang.t("col.title")) }
+                (sort_header(lang, filter, SortColumn::Kind, "col.kind"))
+                (sort_header(lang, filter, SortColumn::Status, "col.status"))
+                th { (lang.t("col.deputies")) }
+                (sort_header(lang, filter, SortColumn::LeadUnit, "col.lead_unit"))
+                (sort_header(lang, filter, SortColumn::Leader, "col.leader"))
+                (sort_header(lang, filter, SortColumn::Due, "col.due"))
+                (sort_header(lang, filter, SortColumn::DaysLeft, "col.days_left"))
+                th { (lang.t("col.flag")) }
+                th { (lang.t("col.class")) }
+                th { (lang.t("col.rating")) }
+                (sort_header(lang, filter, SortColumn::LastActivity, "col.last_activity_at"))
+            } }
+            tbody {
+                @for item in &view.items {
+                    tr data-item-id=(item.item_id) data-status=(item.status)
+                        class=(if item.overdue { "overdue" } else if item.due_soon { "due-soon" } else { "" }) {
+                        td { a href={ "/items/" (item.item_id) } { (item.item_id) } }
+                        td { a href={ "/items/" (item.item_id) } { (item.title) } }
+                        td { (lang.label("kind", &item.kind)) }
+                        td { (lang.label("status", &item.status)) }
+                        td { (item.deputies.join("、")) }
+                        td { (text(&item.lead_unit)) }
+                        td { (text(&item.leader)) }
+                        td { (item.due.map(|due| due.to_string()).unwrap_or_default()) }
+                        td { (item.days_left.map(|days| days.to_string()).unwrap_or_default()) }
+                        td { (due_mark(lang, item)) }
+                        td { (text(&item.class)) }
+                        td { (item.rating.as_deref().map(|r| lang.label("rating", r)).unwrap_or_default()) }
+                        td { (item.last_activity_at) }
+                    }
+                }
+            }
+        }
+        @if view.items.is_empty() {
+            p id="board-empty" { (lang.t("board.empty")) }
+        }
+    }
+}
+
+fn dead_notices(lang: Lang, rows: &[OutboxRow]) -> Markup {
+    let dead: Vec<&OutboxRow> = rows
+        .iter()
+        .filter(|row| row.state == DeliveryState::Dead)
+        .collect();
+    html! {
+        section id="dead-notifications" {
+            h2 { (lang.t("dead.title")) " (" (dead.len()) ")" }
+            @if dead.is_empty() {
+                p { (lang.t("dead.none")) }
+            } @else {
+                p { (lang.t("dead.explain")) }
+                table {
+                    thead { tr {
+                        th { (lang.t("dead.id")) } th { (lang.t("dead.kind")) }
+                        th { (lang.t("dead.item")) } th { (lang.t("dead.recipient")) }
+                        th { (lang.t("dead.channel")) } th { (lang.t("dead.attempts")) }
+                        th { (lang.t("dead.subject")) }
+                    } }
+                    tbody {
+                        @for row in dead.iter().take(DEAD_NOTICES_SHOWN_MAX) {
+                            tr data-notice-id=(row.entry.id) {
+                                td { code { (row.entry.id) } }
+                                td { (row.entry.kind) }
+                                td { @if let Some(item) = &row.entry.item_id {
+                                    a href={ "/items/" (item) } { (item) }
+                                } }
+                                td { (row.entry.recipient) " " (row.entry.address.as_deref().unwrap_or("")) }
+                                td { (row.entry.channel) }
+                                td { (row.attempts) }
+                                td { (row.entry.subject) }
+                            }
+                        }
+                    }
+                }
+                @if dead.len() > DEAD_NOTICES_SHOWN_MAX { p { (lang.t("dead.more")) } }
+            }
+        }
+    }
+}
+
+fn download(content_type: &'static str, file_name: &'static str, body: Vec<u8>) -> Response {
+    let disposition = format!("attachment; filename=\"{file_name}\"");
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition)
+                    .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// A CSV answer (UTF-8 with a byte order mark, so spreadsheet programs read the Chinese).
+pub(crate) fn csv_download(file_name: &'static str, text: String) -> Response {
+    let mut body = "\u{feff}".as_bytes().to_vec();
+    body.extend(text.into_bytes());
+    download("text/csv; charset=utf-8", file_name, body)
+}
+
+/// An XLSX answer.
+pub(crate) fn xlsx_download(file_name: &'static str, body: Vec<u8>) -> Response {
+    download(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        file_name,
+        body,
+    )
+}
+
+/// `GET /board.csv`: the board as filtered and sorted by the same query as `/`.
+pub(crate) async fn board_csv(
+    State(state): State<AppState>,
+    context: PageContext,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let principal = context.require()?;
+    let lang = context.lang;
+    let filter = BoardFilter::parse(query.as_deref());
+    let (_, shown) = board_views(&state, principal, &filter)
+        .await
+        .map_err(|error| PageError::internal(lang, error))?;
+    let text = tables::board_csv(&shown).map_err(|error| PageError::internal(lang, error))?;
+    Ok(csv_download("board.csv", text))
+}
+
+/// `GET /board.xlsx`: the board as filtered and sorted by the same query as `/`.
+pub(crate) async fn board_xlsx(
+    State(state): State<AppState>,
+    context: PageContext,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let principal = context.require()?;
+    let lang = context.lang;
+    let filter = BoardFilter::parse(query.as_deref());
+    let (_, shown) = board_views(&state, principal, &filter)
+        .await
+        .map_err(|error| PageError::internal(lang, error))?;
+    let body = tables::board_xlsx(&shown).map_err(|error| PageError::internal(lang, error))?;
+    Ok(xlsx_download("board.xlsx", body))
+}

@@ -1,0 +1,378 @@
+//! The login page, the board, its downloads, the language switch and escaping.
+
+use aggregates::actor::Role;
+use axum::http::StatusCode;
+use libtest_mimic::Trial;
+use serde_json::json;
+
+use super::{get, log_in, Page};
+use crate::http::{answered_item, command, file, Api, Cast};
+use crate::support::{on_both, Fresh};
+
+pub fn trials() -> Vec<Trial> {
+    let mut trials = Vec::new();
+    trials.extend(on_both(
+        "web",
+        "the_login_page_has_the_form_the_browser_fills",
+        the_login_page_has_the_form_the_browser_fills,
+    ));
+    trials.extend(on_both(
+        "web",
+        "pages_redirect_to_login_when_logged_out",
+        pages_redirect_to_login_when_logged_out,
+    ));
+    trials.extend(on_both(
+        "web",
+        "the_board_shows_counts_rows_and_marks_to_every_role",
+        the_board_shows_counts_rows_and_marks_to_every_role,
+    ));
+    trials.extend(on_both(
+        "web",
+        "a_deputy_sees_only_their_own_items_on_the_board",
+        a_deputy_sees_only_their_own_items_on_the_board,
+    ));
+    trials.extend(on_both(
+        "web",
+        "the_board_filters_and_sorts_by_query",
+        the_board_filters_and_sorts_by_query,
+    ));
+    trials.extend(on_both(
+        "web",
+        "lang_en_switches_the_text_and_is_remembered",
+        lang_en_switches_the_text_and_is_remembered,
+    ));
+    trials.extend(on_both(
+        "web",
+        "board_downloads_parse_as_csv_and_xlsx",
+        board_downloads_parse_as_csv_and_xlsx,
+    ));
+    trials.extend(on_both(
+        "web",
+        "a_failed_form_login_comes_back_to_the_login_page",
+        a_failed_form_login_comes_back_to_the_login_page,
+    ));
+    trials
+}
+
+async fn the_login_page_has_the_form_the_browser_fills(db: Fresh) {
+    let api = Api::new(&db).await;
+    let html = get(&api, "/login?next=%2Fitems%2F2024-S-1", None)
+        .await
+        .expect_html(StatusCode::OK);
+    for needle in [
+        r#"<form id="login" method="post" action="/login""#,
+        r#"name="person_id""#,
+        r#"name="password""#,
+        r#"name="role""#,
+        r#"<input type="hidden" name="next" value="/items/2024-S-1">"#,
+        r#"<button id="login-submit""#,
+        r#"id="lang-switch""#,
+        "登录",
+    ] {
+        assert!(html.contains(needle), "{needle} missing in {html}");
+    }
+    // Logged out, there is nothing to log out of.
+    assert!(!html.contains(r#"id="logout""#), "{html}");
+}
+
+async fn pages_redirect_to_login_when_logged_out(db: Fresh) {
+    let api = Api::new(&db).await;
+    for (path, next) in [
+        ("/", "%2F"),
+        ("/?status=assigned", "%2F%3Fstatus%3Dassigned"),
+        ("/board.csv", "%2Fboard.csv"),
+    ] {
+        let page = get(&api, path, None).await;
+        page.expect(StatusCode::SEE_OTHER);
+        assert_eq!(page.location(), format!("/login?next={next}"), "{path}");
+    }
+}
+
+/// Items: A answered (d-1), B assigned and overdue by 2024-06-10 (d-2), C filed (d-1, overdue
+/// for triage), and a fourth, D, assigned later and due soon on 2024-06-10.
+async fn four_items(api: &Api, cast: &Cast) {
+    answered_item(api, cast, "2024-S-A", "d-1").await;
+    let steps = [
+        (&cast.liaison, file("2024-S-B", "d-2")),
+        (
+            &cast.office,
+            command(
+                "b-triage",
+                "TriageItem",
+                "2024-03-04T09:00:00+08:00",
+                json!({"item_id": "2024-S-B", "decision": "accept"}),
+            ),
+        ),
+        (
+            &cast.office,
+            command(
+                "b-assign",
+                "AssignItem",
+                "2024-03-05T09:00:00+08:00",
+                json!({"item_id": "2024-S-B", "lead_unit": "立案庭",
+                       "leader": {"id": "l-2", "name": "李明", "level": "president"}}),
+            ),
+        ),
+        (&cast.liaison, file("2024-S-C", "d-1")),
+        (&cast.liaison, file("2024-S-D", "d-2")),
+        (
+            &cast.office,
+            command(
+                "d-triage",
+                "TriageItem",
+                "2024-03-14T09:00:00+08:00",
+                json!({"item_id": "2024-S-D", "decision": "accept"}),
+            ),
+        ),
+        (
+            &cast.office,
+            command(
+                "d-assign",
+                "AssignItem",
+                "2024-03-14T10:00:00+08:00",
+                json!({"item_id": "2024-S-D", "lead_unit": "执行局",
+                       "leader": {"id": "l-1", "name": "陈立新", "level": "vice_president"}}),
+            ),
+        ),
+    ];
+    for (token, step) in steps {
+        api.command(token, &step).await.expect(StatusCode::OK, None);
+    }
+}
+
+/// Moves the test clock to 2024-06-10 (B overdue since 06-05, D due 06-14).
+fn to_june(api: &Api) {
+    let start: jiff::Timestamp = crate::http::START.parse().expect("start");
+    let june: jiff::Timestamp = "2024-06-10T02:00:00Z".parse().expect("june");
+    let by = start.duration_until(june);
+    api.clock
+        .advance(std::time::Duration::try_from(by).expect("forward"));
+}
+
+fn count(html: &str, name: &str) -> String {
+    let needle = format!(r#"data-count="{name}">"#);
+    let start = html
+        .find(&needle)
+        .unwrap_or_else(|| panic!("{name} in {html}"))
+        + needle.len();
+    html[start..].split('<').next().expect("text").to_owned()
+}
+
+fn rows(html: &str) -> Vec<String> {
+    html.split(r#"<tr data-item-id=""#)
+        .skip(1)
+        .map(|rest| rest.split('"').next().expect("id").to_owned())
+        .collect()
+}
+
+async fn the_board_shows_counts_rows_and_marks_to_every_role(db: Fresh) {
+    let api = Api::new(&db).await;
+    let cast = Cast::of(&api).await;
+    four_items(&api, &cast).await;
+    to_june(&api);
+    for role in Role::ALL {
+        let session = log_in(&api, &format!("{}-web", role.as_str()), role).await;
+        let html = get(&api, "/", Some(&session))
+            .await
+            .expect_html(StatusCode::OK);
+        assert!(html.contains(r#"<form id="logout" method="post" action="/logout">"#));
+        assert!(html.contains(r#"<button id="logout-submit""#));
+        assert!(html.contains(r#"<a id="lang-switch""#));
+        assert!(html.contains(r#"<table id="board">"#));
+        assert_eq!(
+            html.contains(r#"<a id="file-item" href="/items/new">"#),
+            role == Role::Liaison,
+            "{role}"
+        );
+        assert_eq!(
+            html.contains(r#"id="dead-notifications""#),
+            role == Role::Liaison,
+            "{role}"
+        );
+        if role == Role::Deputy {
+            // This deputy is named on no item.
+            assert_eq!(count(&html, "total"), "0");
+            continue;
+        }
+        assert_eq!(
+            rows(&html),
+            ["2024-S-A", "2024-S-B", "2024-S-C", "2024-S-D"]
+        );
+        assert_eq!(count(&html, "total"), "4");
+        assert_eq!(count(&html, "open"), "4");
+        assert_eq!(count(&html, "closed"), "0");
+        assert!(
+            html.contains(r#"<tr data-item-id="2024-S-B" data-status="assigned" class="overdue">"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                r#"<tr data-item-id="2024-S-D" data-status="assigned" class="due-soon">"#
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<tr data-item-id="2024-S-A" data-status="answered" class="">"#),
+            "{html}"
+        );
+        assert!(html.contains(r#"data-flag="overdue""#) && html.contains("逾期未答复"));
+        assert!(html.contains(r#"data-flag="due_soon""#) && html.contains("临期未答复"));
+        assert!(html.contains(r#"<a href="/items/2024-S-B">"#));
+    }
+}
+
+async fn a_deputy_sees_only_their_own_items_on_the_board(db: Fresh) {
+    let api = Api::new(&db).await;
+    let cast = Cast::of(&api).await;
+    four_items(&api, &cast).await;
+    let deputy = log_in(&api, "d-1", Role::Deputy).await;
+    let html = get(&api, "/", Some(&deputy))
+        .await
+        .expect_html(StatusCode::OK);
+    assert_eq!(rows(&html), ["2024-S-A", "2024-S-C"]);
+    assert_eq!(count(&html, "total"), "2");
+    let csv = get(&api, "/board.csv", Some(&deputy)).await;
+    csv.expect(StatusCode::OK);
+    let text = csv.html();
+    assert!(
+        text.contains("2024-S-A") && !text.contains("2024-S-B"),
+        "{text}"
+    );
+}
+
+async fn the_board_filters_and_sorts_by_query(db: Fresh) {
+    let api = Api::new(&db).await;
+    let cast = Cast::of(&api).await;
+    four_items(&api, &cast).await;
+    to_june(&api);
+    let office = log_in(&api, "office-web", Role::CourtOffice).await;
+    let board = |query: &'static str| {
+        let api = &api;
+        let office = &office;
+        async move {
+            let html = get(api, &format!("/?{query}"), Some(office))
+                .await
+                .expect_html(StatusCode::OK);
+            (rows(&html), count(&html, "total"))
+        }
+    };
+    assert_eq!(
+        board("status=assigned").await,
+        (
+            vec!["2024-S-B".to_owned(), "2024-S-D".to_owned()],
+            "2".to_owned()
+        )
+    );
+    // C is overdue for triage (due 2024-03-12), B for its answer.
+    assert_eq!(board("overdue=true").await.0, ["2024-S-B", "2024-S-C"]);
+    assert_eq!(board("due_soon=true").await.0, ["2024-S-D"]);
+    assert_eq!(board("leader=%E6%9D%8E%E6%98%8E").await.0, ["2024-S-B"]);
+    assert_eq!(
+        board("lead_unit=%E6%89%A7%E8%A1%8C%E5%B1%80").await.0,
+        ["2024-S-A", "2024-S-D"]
+    );
+    assert_eq!(board("kind=suggestion&status=&overdue=").await.0.len(), 4);
+    assert_eq!(board("kind=inquiry").await.0.len(), 0);
+    assert_eq!(
+        board("sort=item_id&dir=desc").await.0,
+        ["2024-S-D", "2024-S-C", "2024-S-B", "2024-S-A"]
+    );
+    assert_eq!(
+        board("sort=due").await.0[..2],
+        ["2024-S-C".to_owned(), "2024-S-A".to_owned()]
+    );
+    let html = get(&api, "/?sort=item_id", Some(&office))
+        .await
+        .expect_html(StatusCode::OK);
+    assert!(
+        html.contains(r#"href="/?sort=item_id&amp;dir=desc""#),
+        "the active column's link reverses the order"
+    );
+}
+
+async fn lang_en_switches_the_text_and_is_remembered(db: Fresh) {
+    let api = Api::new(&db).await;
+    let liaison = log_in(&api, "liaison-web", Role::Liaison).await;
+    let page = get(&api, "/?lang=en", Some(&liaison)).await;
+    let html = page.expect_html(StatusCode::OK);
+    assert!(
+        html.contains("Tracking board") && !html.contains("督办台账</h1>"),
+        "{html}"
+    );
+    assert!(html.contains(r#"<html lang="en">"#));
+    assert!(
+        html.contains(r#"href="/?lang=zh""#),
+        "the switch offers Chinese: {html}"
+    );
+    let set = page
+        .headers
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("lang cookie");
+    assert!(set.starts_with("huiyin_lang=en;"), "{set}");
+    // The cookie keeps English without the query.
+    let remembered = super::Session {
+        cookie: format!("{}; huiyin_lang=en", liaison.cookie),
+        csrf: liaison.csrf.clone(),
+    };
+    let html = get(&api, "/", Some(&remembered))
+        .await
+        .expect_html(StatusCode::OK);
+    assert!(html.contains("Tracking board"), "{html}");
+    let html = get(&api, "/", Some(&liaison))
+        .await
+        .expect_html(StatusCode::OK);
+    assert!(html.contains("督办台账") && html.contains(r#"<html lang="zh-CN">"#));
+}
+
+async fn board_downloads_parse_as_csv_and_xlsx(db: Fresh) {
+    let api = Api::new(&db).await;
+    let cast = Cast::of(&api).await;
+    four_items(&api, &cast).await;
+    let office = log_in(&api, "office-web", Role::CourtOffice).await;
+    let csv = get(&api, "/board.csv?status=assigned", Some(&office)).await;
+    csv.expect(StatusCode::OK);
+    let text = csv.html();
+    let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let ids: Vec<String> = reader
+        .records()
+        .map(|record| record.expect("a CSV record")[0].to_owned())
+        .collect();
+    assert_eq!(ids, ["2024-S-B", "2024-S-D"]);
+    let xlsx = get(&api, "/board.xlsx?status=assigned", Some(&office)).await;
+    xlsx.expect(StatusCode::OK);
+    assert_xlsx_rows(&xlsx, 3);
+}
+
+/// The workbook opens and its first sheet has `rows` rows (header included).
+pub fn assert_xlsx_rows(page: &Page, rows: usize) {
+    use calamine::Reader;
+    let cursor = std::io::Cursor::new(page.body.clone());
+    let mut workbook = calamine::open_workbook_auto_from_rs(cursor).expect("an XLSX workbook");
+    let sheet = workbook
+        .worksheet_range_at(0)
+        .expect("a sheet")
+        .expect("readable");
+    assert_eq!(sheet.height(), rows);
+}
+
+async fn a_failed_form_login_comes_back_to_the_login_page(db: Fresh) {
+    let api = Api::new(&db).await;
+    api.password("liaison-01", &[Role::Liaison], super::PASSWORD)
+        .await;
+    let body = "person_id=liaison-01&password=wrong-password&role=&next=%2Ffigures";
+    let page = super::send(&api, super::form_request("/login", None, body)).await;
+    page.expect(StatusCode::SEE_OTHER);
+    assert_eq!(
+        page.location(),
+        "/login?error=unauthenticated&next=%2Ffigures&person_id=liaison-01"
+    );
+    let html = get(&api, page.location(), None)
+        .await
+        .expect_html(StatusCode::OK);
+    assert!(
+        html.contains(r#"<p id="flash" class="error" data-code="unauthenticated">"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"value="/figures""#));
+}
