@@ -80,14 +80,24 @@ pub(crate) async fn post_command(
     principal: Principal,
     ApiJson(request): ApiJson<CommandRequest>,
 ) -> Result<Json<CommandResult>, ApiError> {
-    let outcome = run_command(&state, &principal, request).await;
+    execute_counted(&state, &principal, request).await.map(Json)
+}
+
+/// Runs one command as `principal` and counts its outcome for `/metrics`: the one path of
+/// `POST /api/commands` and of the web pages' forms.
+pub(crate) async fn execute_counted(
+    state: &AppState,
+    principal: &Principal,
+    request: CommandRequest,
+) -> Result<CommandResult, ApiError> {
+    let outcome = run_command(state, principal, request).await;
     state.metrics.command(match &outcome {
         Ok(result) if result.replayed => "replayed",
         Ok(_) => "ok",
         Err(error) if error.status_and_code().0.is_server_error() => "failed",
         Err(error) => error.status_and_code().1,
     });
-    outcome.map(Json)
+    outcome
 }
 
 async fn run_command(
@@ -230,7 +240,7 @@ pub struct ItemView {
 
 /// The item's trail, if the principal may see the item: 404 when there is no such item, 403
 /// when it is a deputy's and does not name them.
-async fn visible_trail(
+pub(crate) async fn visible_trail(
     state: &AppState,
     principal: &Principal,
     item_id: &str,

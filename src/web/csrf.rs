@@ -18,6 +18,16 @@ pub fn csrf_token(session_cookie: &str) -> String {
     hex::encode(hasher.finalize())
 }
 
+/// True when `sent` is the session's token; compares in time independent of where they differ.
+pub(crate) fn csrf_matches(expected: &str, sent: &str) -> bool {
+    expected.len() == sent.len()
+        && expected
+            .bytes()
+            .zip(sent.bytes())
+            .fold(0u8, |difference, (a, b)| difference | (a ^ b))
+            == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -28,5 +38,8 @@ mod tests {
         assert_eq!(one.len(), 64);
         assert_ne!(one, csrf_token("ab"));
         assert_ne!(one, hex::encode(Sha256::digest(b"aa")));
+        assert!(csrf_matches(&one, &one));
+        assert!(!csrf_matches(&one, &csrf_token("ab")));
+        assert!(!csrf_matches(&one, ""));
     }
 }

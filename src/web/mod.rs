@@ -16,6 +16,8 @@
 pub mod i18n;
 
 mod csrf;
+mod forms;
+mod item;
 mod layout;
 mod pages;
 
@@ -23,7 +25,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, MethodRouter};
+use axum::routing::{get, post, MethodRouter};
 
 use self::i18n::{Lang, LANG_COOKIE};
 use crate::auth::{self, AuthError, Principal};
@@ -40,6 +42,9 @@ pub fn page_routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/login", get(pages::login)),
         (Method::GET, "/board.csv", get(pages::board_csv)),
         (Method::GET, "/board.xlsx", get(pages::board_xlsx)),
+        (Method::GET, "/items/new", get(item::new_item)),
+        (Method::GET, "/items/{id}", get(item::item_page)),
+        (Method::POST, "/forms", post(item::post_form)),
     ]
 }
 

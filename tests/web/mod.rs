@@ -140,3 +140,20 @@ pub fn form_request(path: &str, session: Option<&Session>, body: &str) -> Reques
     }
     builder.body(Body::from(body.to_owned())).expect("request")
 }
+/// Posts the form of `command` with `fields` (and the session's CSRF token).
+pub async fn post_form(
+    api: &Api,
+    session: &Session,
+    command: &str,
+    fields: &[(&str, &str)],
+) -> Page {
+    let mut pairs = vec![("command", command), ("csrf", session.csrf.as_str())];
+    pairs.extend_from_slice(fields);
+    let body = serde_urlencoded::to_string(&pairs).expect("form");
+    send(api, form_request("/forms", Some(session), &body)).await
+}
+
+/// The number of records in the log.
+pub async fn log_size(api: &Api) -> u64 {
+    api.stores.events.head().await.expect("head").tree_size
+}
