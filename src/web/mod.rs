@@ -15,11 +15,14 @@
 
 pub mod i18n;
 
+mod audit;
 mod csrf;
+mod figures;
 mod forms;
 mod item;
 mod layout;
 mod pages;
+mod svg;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -45,6 +48,10 @@ pub fn page_routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/items/new", get(item::new_item)),
         (Method::GET, "/items/{id}", get(item::item_page)),
         (Method::POST, "/forms", post(item::post_form)),
+        (Method::GET, "/figures", get(figures::figures_page)),
+        (Method::GET, "/figures.csv", get(figures::figures_csv)),
+        (Method::GET, "/figures.xlsx", get(figures::figures_xlsx)),
+        (Method::GET, "/audit", get(audit::audit_page)),
     ]
 }
 

@@ -51,6 +51,16 @@ pub fn trials() -> Vec<Trial> {
         "a_failed_form_login_comes_back_to_the_login_page",
         a_failed_form_login_comes_back_to_the_login_page,
     ));
+    trials.extend(on_both(
+        "web",
+        "the_figures_page_draws_three_svg_charts_one_bar_per_value",
+        the_figures_page_draws_three_svg_charts_one_bar_per_value,
+    ));
+    trials.extend(on_both(
+        "web",
+        "the_audit_page_shows_the_latest_signed_checkpoint",
+        the_audit_page_shows_the_latest_signed_checkpoint,
+    ));
     trials
 }
 
@@ -375,4 +385,134 @@ async fn a_failed_form_login_comes_back_to_the_login_page(db: Fresh) {
         "{html}"
     );
     assert!(html.contains(r#"value="/figures""#));
+}
+
+/// The `<svg id="…">` element of `html`, parsed as XML: its bars' `data-value`s.
+fn svg_bars(html: &str, id: &str) -> Vec<String> {
+    let start = html
+        .find(&format!(r#"<svg id="{id}""#))
+        .unwrap_or_else(|| panic!("{id} in {html}"));
+    let end = start + html[start..].find("</svg>").expect("an end") + "</svg>".len();
+    let svg = &html[start..end];
+    let mut reader = quick_xml::Reader::from_str(svg);
+    let mut bars = Vec::new();
+    let mut titles = 0;
+    loop {
+        match reader
+            .read_event()
+            .unwrap_or_else(|error| panic!("{id} is not well-formed XML: {error}\n{svg}"))
+        {
+            quick_xml::events::Event::Start(element) | quick_xml::events::Event::Empty(element) => {
+                let name = element.name();
+                if name.as_ref() == b"title" {
+                    titles += 1;
+                }
+                let is_bar = element
+                    .attributes()
+                    .flatten()
+                    .any(|a| a.key.as_ref() == b"class" && a.value.as_ref() == b"bar");
+                if name.as_ref() == b"rect" && is_bar {
+                    let value = element
+                        .attributes()
+                        .flatten()
+                        .find(|a| a.key.as_ref() == b"data-value")
+                        .map(|a| String::from_utf8_lossy(&a.value).into_owned())
+                        .expect("a data-value");
+                    bars.push(value);
+                }
+            }
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!(
+        titles,
+        bars.len() + 1,
+        "{id}: one <title> for the chart and one per bar"
+    );
+    bars
+}
+
+async fn the_figures_page_draws_three_svg_charts_one_bar_per_value(db: Fresh) {
+    let api = Api::new(&db).await;
+    let cast = Cast::of(&api).await;
+    four_items(&api, &cast).await;
+    for role in Role::ALL {
+        let session = log_in(&api, &format!("{}-fig", role.as_str()), role).await;
+        get(&api, "/figures", Some(&session))
+            .await
+            .expect_html(StatusCode::OK);
+    }
+    let office = log_in(&api, "office-fig2", Role::CourtOffice).await;
+    let html = get(&api, "/figures", Some(&office))
+        .await
+        .expect_html(StatusCode::OK);
+    let monthly = svg_bars(&html, "chart-monthly");
+    assert_eq!(
+        monthly.len(),
+        24,
+        "filed and answered for each of 12 months"
+    );
+    // March 2024: four filed; May 2024: one answered.
+    assert_eq!(monthly[4], "4");
+    assert_eq!(monthly[9], "1");
+    let leaders = svg_bars(&html, "chart-on-time-by-leader");
+    assert_eq!(leaders.len(), 2, "陈立新 and 李明");
+    let years = svg_bars(&html, "chart-satisfaction-by-year");
+    assert_eq!(years.len(), 1, "2024 only");
+    assert!(
+        html.contains("<title id=\"chart-monthly-title\">"),
+        "{html}"
+    );
+    let csv = get(&api, "/figures.csv?year=2024", Some(&office)).await;
+    csv.expect(StatusCode::OK);
+    let text = csv.html();
+    let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    assert!(reader.records().all(|record| record.is_ok()));
+    assert!(text.contains("件数 items"), "{text}");
+    let xlsx = get(&api, "/figures.xlsx", Some(&office)).await;
+    xlsx.expect(StatusCode::OK);
+    use calamine::Reader;
+    let workbook = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(xlsx.body.clone()))
+        .expect("an XLSX workbook");
+    assert!(workbook.sheet_names().contains(&"2024年".to_owned()));
+    let logged_out = get(&api, "/figures", None).await;
+    logged_out.expect(StatusCode::SEE_OTHER);
+}
+
+async fn the_audit_page_shows_the_latest_signed_checkpoint(db: Fresh) {
+    let api = Api::new(&db).await;
+    let cast = Cast::of(&api).await;
+    answered_item(&api, &cast, "2024-S-A", "d-1").await;
+    let auditor = log_in(&api, "audit-web", Role::Auditor).await;
+    let html = get(&api, "/audit", Some(&auditor))
+        .await
+        .expect_html(StatusCode::OK);
+    assert!(html.contains(r#"id="no-checkpoint""#), "{html}");
+    assert!(
+        html.contains(r#"<strong id="log-size">4</strong>"#),
+        "{html}"
+    );
+    let origin = infra::checkpoint::origin_for("huiyin");
+    let signer =
+        infra::note::SignerKey::generate(&origin, infra::note::KeyType::Ed25519).expect("key");
+    infra::signing::sign_checkpoint(&*api.stores.events, &signer, &origin)
+        .await
+        .expect("sign");
+    let html = get(&api, "/audit", Some(&auditor))
+        .await
+        .expect_html(StatusCode::OK);
+    assert!(
+        html.contains(r#"<dl id="checkpoint" data-tree-size="4">"#),
+        "{html}"
+    );
+    assert!(html.contains(&origin), "{html}");
+    assert!(html.contains(r#"<a id="export-link" href="/api/export">"#));
+    assert!(html.contains("huiyin verify"));
+    let deputy = log_in(&api, "d-1", Role::Deputy).await;
+    get(&api, "/audit", Some(&deputy))
+        .await
+        .expect_html(StatusCode::OK);
+    let logged_out = get(&api, "/audit", None).await;
+    logged_out.expect(StatusCode::SEE_OTHER);
 }
