@@ -22,9 +22,12 @@ pub(crate) async fn run(
     args: ServeArgs,
     origin: &str,
 ) -> anyhow::Result<ExitCode> {
-    if args.demo {
+    let demo_logins = if args.demo {
         crate::demo::load_demo(&stores, &rules, crate::demo::SEED_DEFAULT).await?;
-    }
+        crate::demo::demo_logins(&stores, &rules).await?
+    } else {
+        Vec::new()
+    };
     let (stop_signing, signing_stopped) = tokio::sync::watch::channel(false);
     let signing = match &args.checkpoint_key {
         Some(path) => {
@@ -54,6 +57,22 @@ pub(crate) async fn run(
     );
     // Tests and scripts read this line to learn the port (with --addr 127.0.0.1:0).
     output::text(&format!("huiyin: listening on http://{address}"))?;
+    if !demo_logins.is_empty() {
+        let mut lines = format!(
+            "huiyin: open http://{address}/ and log in as any of these (demo only: the passwords \
+             are printed on purpose; never use them for a real ledger)\n  {:<14}{:<14}{}",
+            "role", "person_id", "password"
+        );
+        for login in &demo_logins {
+            lines.push_str(&format!(
+                "\n  {:<14}{:<14}{}",
+                login.role.as_str(),
+                login.person_id,
+                login.password
+            ));
+        }
+        output::text(&lines)?;
+    }
     serve(listener, state, shutdown_signal())
         .await
         .context("the server stopped")?;

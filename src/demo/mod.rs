@@ -15,6 +15,10 @@ use huiyin::when::ReadAt;
 use infra::store::Stores;
 use jiff::Timestamp;
 
+use aggregates::actor::Role;
+use huiyin::auth::password::PasswordCost;
+use huiyin::auth::set_password;
+
 use crate::cli::DemoArgs;
 use crate::read::print_board;
 
@@ -72,4 +76,81 @@ async fn load(ledger: &Ledger, seed: u64, today: jiff::civil::Date) -> anyhow::R
         }
     }
     Ok(appended)
+}
+
+/// One demonstration login: a person of the story, the role and the password `serve --demo` set.
+pub(crate) struct DemoLogin {
+    pub(crate) role: Role,
+    pub(crate) person_id: String,
+    pub(crate) password: String,
+}
+
+/// The person named at `pointer` in the first record of type `event_type` of item `item_id`.
+async fn person_on_item(
+    stores: &Stores,
+    item_id: &str,
+    event_type: &str,
+    pointer: &str,
+) -> anyhow::Result<Option<String>> {
+    let trail = reading::trail(&*stores.events, item_id).await?;
+    Ok(trail
+        .events
+        .iter()
+        .find(|entry| entry.event_type == event_type)
+        .and_then(|entry| entry.data.pointer(pointer))
+        .and_then(|value| value.as_str())
+        .map(str::to_owned))
+}
+
+/// Sets a known password for one person of the story per role, so a newcomer can log in as each:
+/// the leader of a current-year item awaiting its answer and the deputy of one awaiting a rating,
+/// so both have something to do. Demo only: the passwords are printed.
+pub(crate) async fn demo_logins(stores: &Stores, rules: &Rules) -> anyhow::Result<Vec<DemoLogin>> {
+    let year = Timestamp::now()
+        .to_zoned(rules.deadlines.time_zone.clone())
+        .year();
+    let leader = person_on_item(
+        stores,
+        &format!("{year}-JY-105"),
+        "ItemAssigned",
+        "/leader/id",
+    )
+    .await?
+    .unwrap_or_else(|| "l-chen".to_owned());
+    let deputy = person_on_item(
+        stores,
+        &format!("{year}-JY-103"),
+        "ItemFiled",
+        "/deputies/0/id",
+    )
+    .await?
+    .unwrap_or_else(|| "d-000".to_owned());
+    let people = [
+        (Role::Liaison, "liaison-01".to_owned()),
+        (Role::CourtOffice, "office-01".to_owned()),
+        (Role::Handler, "handler-zx".to_owned()),
+        (Role::Leader, leader),
+        (Role::Deputy, deputy),
+        (Role::Auditor, "auditor-01".to_owned()),
+        (Role::Admin, "admin-01".to_owned()),
+    ];
+    let mut logins = Vec::new();
+    for (role, person_id) in people {
+        let password = format!("demo-{}", role.as_str().replace('_', "-"));
+        set_password(
+            &*stores.credentials,
+            &person_id,
+            &[role],
+            &password,
+            PasswordCost::RECOMMENDED,
+            Timestamp::now(),
+        )
+        .await?;
+        logins.push(DemoLogin {
+            role,
+            person_id,
+            password,
+        });
+    }
+    Ok(logins)
 }
