@@ -4,6 +4,7 @@
 // The test modules share helpers with `pub`; nothing here is reachable from outside anyway.
 #![allow(unreachable_pub)]
 
+mod browser;
 mod domain;
 mod e2e;
 mod http;
@@ -22,6 +23,7 @@ mod writer;
 fn main() {
     let arguments = libtest_mimic::Arguments::from_args();
     support::announce_skips();
+    browser::announce_skip();
     let mut trials = Vec::new();
     trials.extend(store::trials());
     trials.extend(e2e::trials());
@@ -36,5 +38,6 @@ fn main() {
     trials.extend(proof::trials());
     trials.extend(writer::trials());
     trials.extend(web::trials());
+    trials.extend(browser::trials());
     libtest_mimic::run(&arguments, trials).exit();
 }
