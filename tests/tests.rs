@@ -7,6 +7,7 @@
 mod browser;
 mod domain;
 mod e2e;
+mod escaping;
 mod http;
 mod merkle;
 mod proof;
@@ -39,5 +40,6 @@ fn main() {
     trials.extend(writer::trials());
     trials.extend(web::trials());
     trials.extend(browser::trials());
+    trials.extend(escaping::trials());
     libtest_mimic::run(&arguments, trials).exit();
 }
