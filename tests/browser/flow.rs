@@ -294,6 +294,18 @@ async fn liaison_files_office_assigns_leader_answers_deputy_rates_and_the_board_
     browser.close().await;
 }
 
+/// The switch offers the other language, named in that language.
+async fn switch_offers(browser: &Browser, code: &str, label: &str) {
+    let switch = browser.find("a#lang-switch").await;
+    assert_eq!(
+        switch.attr("hreflang").await.expect("hreflang").as_deref(),
+        Some(code)
+    );
+    assert_eq!(switch.text().await.expect("label").trim(), label);
+    let href = switch.attr("href").await.expect("href").unwrap_or_default();
+    assert!(href.contains(&format!("lang={code}")), "{href}");
+}
+
 async fn the_language_switch_turns_the_pages_english_and_back(tools: Tools) {
     let stage = Stage::start(&tools, "language", &PEOPLE, file_for_both_deputies).await;
     let browser = &stage.browser;
@@ -301,14 +313,17 @@ async fn the_language_switch_turns_the_pages_english_and_back(tools: Tools) {
     browser.goto("/").await;
     // Chinese by default.
     assert!(browser.language().await.starts_with("zh"));
+    switch_offers(browser, "en", "English").await;
     let chinese_heading = browser
         .find("table#board")
         .await
         .text()
         .await
         .expect("text");
+    browser.screenshot("language-zh").await;
     browser.click_and_wait("a#lang-switch").await;
     assert_eq!(browser.language().await, "en");
+    switch_offers(browser, "zh", "中文").await;
     let english_heading = browser
         .find("table#board")
         .await
@@ -321,7 +336,7 @@ async fn the_language_switch_turns_the_pages_english_and_back(tools: Tools) {
     );
     browser.screenshot("language-en").await;
     // The choice is kept (cookie) on pages opened without `?lang`.
-    browser.goto(&format!("/items/{}", MINE)).await;
+    browser.goto(&format!("/items/{MINE}")).await;
     assert_eq!(browser.language().await, "en");
     browser.goto("/").await;
     assert_eq!(browser.language().await, "en");

@@ -498,11 +498,14 @@ impl Browser {
     /// An attribute of the element `css` selects; fails if either is missing.
     pub async fn attribute(&self, css: &str, name: &str) -> String {
         let element = self.find(css).await;
-        element
-            .attr(name)
-            .await
-            .expect("attribute")
-            .unwrap_or_else(|| panic!("`{css}` has no attribute {name}"))
+        match element.attr(name).await.expect("attribute") {
+            Some(value) => value,
+            None => panic!(
+                "`{css}` has no attribute {name} on {}:\n{}",
+                self.path().await,
+                self.source().await
+            ),
+        }
     }
 
     /// The page's source as the browser has it now.
