@@ -122,7 +122,11 @@ fn assert_ok(step: &str, flash: &Flash) {
 async fn step(browser: &Browser, command: &str, fields: &[(&str, &str)], expect_status: &str) {
     let flash = browser.submit(command, fields).await;
     assert_ok(command, &flash);
-    assert_eq!(browser.path().await, format!("/items/{ITEM}"), "{command}");
+    assert_eq!(
+        browser.page_path().await,
+        format!("/items/{ITEM}"),
+        "{command}"
+    );
     assert_eq!(
         browser.attribute("section#item", "data-status").await,
         expect_status,
@@ -163,17 +167,18 @@ async fn liaison_files_office_assigns_leader_answers_deputy_rates_and_the_board_
     browser.goto("/").await;
     assert_eq!(count(browser, "total").await, 0);
     browser.click_and_wait("a#file-item").await;
-    assert_eq!(browser.path().await, "/items/new");
+    assert_eq!(browser.page_path().await, "/items/new");
     let filing = [
         ("item_id", ITEM),
         ("kind", "suggestion"),
         ("title", "关于加快涉民生案件执行款发放的建议"),
         ("body", "建议法院建立执行款到账后限时发放机制。"),
-        ("deputies", "d-1 王芳"),
+        ("deputies.0.id", DEPUTY.id),
+        ("deputies.0.name", DEPUTY.name),
     ];
     let flash = browser.submit("FileItem", &filing).await;
     assert_ok("FileItem", &flash);
-    assert_eq!(browser.path().await, format!("/items/{ITEM}"));
+    assert_eq!(browser.page_path().await, format!("/items/{ITEM}"));
     assert_eq!(
         browser.attribute("section#item", "data-status").await,
         "filed"
@@ -208,9 +213,9 @@ async fn liaison_files_office_assigns_leader_answers_deputy_rates_and_the_board_
     open_from_board(browser, ITEM).await;
     let assignment = [
         ("lead_unit", "执行局"),
-        ("leader_id", LEADER.id),
-        ("leader_name", LEADER.name),
-        ("leader_level", "vice_president"),
+        ("leader.id", LEADER.id),
+        ("leader.name", LEADER.name),
+        ("leader.level", "vice_president"),
     ];
     step(browser, "AssignItem", &assignment, "assigned").await;
     browser.screenshot("flow-2-assigned").await;

@@ -474,6 +474,12 @@ impl Browser {
         }
     }
 
+    /// The path the browser is on, without the query.
+    pub async fn page_path(&self) -> String {
+        let url = self.client.current_url().await.expect("current URL");
+        url.path().to_owned()
+    }
+
     /// The element `css` selects; fails the test, naming the page, if there is none.
     pub async fn find(&self, css: &str) -> Element {
         match self.client.find(Locator::Css(css)).await {
