@@ -161,8 +161,18 @@ async fn liaison_files_office_assigns_leader_answers_deputy_rates_and_the_board_
 ) {
     let stage = Stage::start(&tools, "flow", &PEOPLE, |_| {}).await;
     let browser = &stage.browser;
+    let mut seen = liaison_files_through_the_form(browser).await;
+    seen = office_accepts_and_assigns(browser, &seen).await;
+    seen = leader_answers(browser, &seen).await;
+    seen = deputy_rates(browser, &seen).await;
+    liaison_reconciles_and_leader_closes(browser, &seen).await;
+    every_step_was_the_logged_in_person(&stage.db);
+    let Stage { browser, .. } = stage;
+    browser.close().await;
+}
 
-    // The liaison files the item through the form on /items/new.
+/// The liaison files the item through the form on /items/new; filing it twice is refused.
+async fn liaison_files_through_the_form(browser: &Browser) -> BoardSeen {
     browser.login(&LIAISON).await;
     browser.goto("/").await;
     assert_eq!(count(browser, "total").await, 0);
@@ -193,23 +203,24 @@ async fn liaison_files_office_assigns_leader_answers_deputy_rates_and_the_board_
     );
     assert_eq!(again.code.as_deref(), Some("wrong_state"), "{again:?}");
     assert!(!again.text.trim().is_empty(), "{again:?}");
-    let mut seen = board(browser, ITEM).await;
-    assert_eq!(
-        seen,
-        BoardSeen {
-            row_status: "filed".to_owned(),
-            total: 1,
-            open: 1,
-            closed: 0
-        }
-    );
+    let seen = board(browser, ITEM).await;
+    let filed = BoardSeen {
+        row_status: "filed".to_owned(),
+        total: 1,
+        open: 1,
+        closed: 0,
+    };
+    assert_eq!(seen, filed);
     browser.logout().await;
+    seen
+}
 
-    // The court office accepts it and assigns it to a leader and a lead unit.
+/// The court office accepts the item and assigns it to a leader and a lead unit.
+async fn office_accepts_and_assigns(browser: &Browser, seen: &BoardSeen) -> BoardSeen {
     browser.login(&OFFICE).await;
     assert_eq!(open_from_board(browser, ITEM).await, "filed");
     step(browser, "TriageItem", &[("decision", "accept")], "accepted").await;
-    seen = board_shows(browser, &seen, "accepted", 1, 0).await;
+    let seen = board_shows(browser, seen, "accepted", 1, 0).await;
     open_from_board(browser, ITEM).await;
     let assignment = [
         ("lead_unit", "执行局"),
@@ -219,10 +230,13 @@ async fn liaison_files_office_assigns_leader_answers_deputy_rates_and_the_board_
     ];
     step(browser, "AssignItem", &assignment, "assigned").await;
     browser.screenshot("flow-2-assigned").await;
-    seen = board_shows(browser, &seen, "assigned", 1, 0).await;
+    let seen = board_shows(browser, &seen, "assigned", 1, 0).await;
     browser.logout().await;
+    seen
+}
 
-    // The leader answers it.
+/// The leader it was assigned to answers it.
+async fn leader_answers(browser: &Browser, seen: &BoardSeen) -> BoardSeen {
     browser.login(&LEADER).await;
     assert_eq!(open_from_board(browser, ITEM).await, "assigned");
     let answer = [
@@ -234,10 +248,13 @@ async fn liaison_files_office_assigns_leader_answers_deputy_rates_and_the_board_
     ];
     step(browser, "AnswerItem", &answer, "answered").await;
     browser.screenshot("flow-3-answered").await;
-    seen = board_shows(browser, &seen, "answered", 1, 0).await;
+    let seen = board_shows(browser, seen, "answered", 1, 0).await;
     browser.logout().await;
+    seen
+}
 
-    // The deputy named on it rates the answer.
+/// The deputy named on it rates the answer.
+async fn deputy_rates(browser: &Browser, seen: &BoardSeen) -> BoardSeen {
     browser.login(&DEPUTY).await;
     assert_eq!(open_from_board(browser, ITEM).await, "answered");
     let rating = [
@@ -246,20 +263,19 @@ async fn liaison_files_office_assigns_leader_answers_deputy_rates_and_the_board_
     ];
     step(browser, "RateAnswer", &rating, "rated").await;
     browser.screenshot("flow-4-rated").await;
-    seen = board_shows(browser, &seen, "rated", 1, 0).await;
+    let seen = board_shows(browser, seen, "rated", 1, 0).await;
     browser.logout().await;
+    seen
+}
 
-    // The liaison reconciles and the leader closes it: the counts move from open to closed.
+/// The liaison reconciles and the leader closes it: the counts move from open to closed. The
+/// board at the end is the screenshot `board.png`.
+async fn liaison_reconciles_and_leader_closes(browser: &Browser, seen: &BoardSeen) {
     browser.login(&LIAISON).await;
     open_from_board(browser, ITEM).await;
-    step(
-        browser,
-        "ReconcileItem",
-        &[("note", "双方对账一致")],
-        "reconciled",
-    )
-    .await;
-    seen = board_shows(browser, &seen, "reconciled", 1, 0).await;
+    let note = [("note", "双方对账一致")];
+    step(browser, "ReconcileItem", &note, "reconciled").await;
+    let seen = board_shows(browser, seen, "reconciled", 1, 0).await;
     browser.logout().await;
     browser.login(&LEADER).await;
     open_from_board(browser, ITEM).await;
@@ -271,9 +287,11 @@ async fn liaison_files_office_assigns_leader_answers_deputy_rates_and_the_board_
         board_png.display()
     );
     browser.logout().await;
+}
 
-    // Every step was the person in the role the browser logged in as.
-    let trail = cli_ok(&stage.db, &["trail", ITEM, "--format", "json"], "");
+/// Every step was recorded as the person in the role the browser logged in as.
+fn every_step_was_the_logged_in_person(db: &Fresh) {
+    let trail = cli_ok(db, &["trail", ITEM, "--format", "json"], "");
     let trail: serde_json::Value = serde_json::from_str(&trail).expect("trail JSON");
     let acts: Vec<(String, String, String)> = trail["events"]
         .as_array()
@@ -295,8 +313,6 @@ async fn liaison_files_office_assigns_leader_answers_deputy_rates_and_the_board_
     ]
     .map(|(kind, who)| (kind.to_owned(), who.id.to_owned(), who.role.to_owned()));
     assert_eq!(acts, expected);
-    let Stage { browser, .. } = stage;
-    browser.close().await;
 }
 
 /// The switch offers the other language, named in that language.
