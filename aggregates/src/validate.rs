@@ -65,7 +65,7 @@ pub enum FieldError {
     },
     /// An id has a character ids may not have.
     #[error(
-        "{field} must consist of ASCII letters, digits, '-', '_', '/' and '.' only (1 to 64 of them)"
+        "{field} must consist of ASCII letters, digits, '-', '_', '/' and '.' only (1 to 64 of them), and not be '.' or '..'"
     )]
     BadId {
         /// The field.
@@ -125,7 +125,7 @@ impl FieldError {
                 chars_max,
             } => format!("{field} 长 {chars} 个字符，最多允许 {chars_max} 个"),
             FieldError::BadId { field } => {
-                format!("{field} 只能由英文字母、数字和 - _ / . 组成（1 至 {ID_CHARS_MAX} 个字符）")
+                format!("{field} 只能由英文字母、数字和 - _ / . 组成（1 至 {ID_CHARS_MAX} 个字符），且不能是 . 或 ..")
             }
             FieldError::TooMany {
                 field,
@@ -152,7 +152,8 @@ fn is_id_char(c: char) -> bool {
 }
 
 /// Checks an id: 1 to [`ID_CHARS_MAX`] characters, each an ASCII letter or digit, `-`, `_`, `/`
-/// or `.`.
+/// or `.`; and not `.` or `..`, which a link to the id's page could not carry (a URL reads them
+/// as "here" and "up", however they are encoded).
 ///
 /// # Errors
 ///
@@ -171,7 +172,7 @@ pub fn id(field: &str, value: &str) -> Result<(), FieldError> {
             chars_max: ID_CHARS_MAX,
         });
     }
-    if !value.chars().all(is_id_char) {
+    if !value.chars().all(is_id_char) || value == "." || value == ".." {
         return Err(FieldError::BadId {
             field: field.to_owned(),
         });
@@ -304,7 +305,7 @@ mod tests {
                 chars_max: 64
             })
         );
-        for bad in ["a b", "a:b", "甲", "a\nb", "a+b", "é"] {
+        for bad in ["a b", "a:b", "甲", "a\nb", "a+b", "é", ".", ".."] {
             assert_eq!(
                 id("item_id", bad),
                 Err(FieldError::BadId {

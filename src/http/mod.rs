@@ -47,8 +47,12 @@ pub use self::error::ApiError;
 use self::metrics::Metrics;
 use crate::auth::throttle::LoginThrottle;
 
-/// A request body larger than this is refused with 413 before a handler reads it.
+/// An API request body larger than this is refused with 413 before a handler reads it.
 pub const REQUEST_BODY_BYTES_MAX: usize = 64 * 1024;
+
+/// A form posted from a web page may be this large: a browser percent-encodes each byte of
+/// Chinese text as three, so one text field at its limit (20,000 characters) takes ~180 KiB.
+pub const FORM_BODY_BYTES_MAX: usize = 256 * 1024;
 
 /// A request still unanswered after this long is abandoned with 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -175,12 +179,20 @@ fn request_span(request: &Request) -> tracing::Span {
 
 /// The API's router over `state`.
 pub fn app(state: AppState) -> Router {
-    let mut router = Router::new();
     // The API's routes and the web pages' are two tables (the OpenAPI document lists the
-    // first), served by one router under the same layers.
-    for (_, path, handler) in route_table().into_iter().chain(crate::web::page_routes()) {
-        router = router.route(path, handler);
+    // first), served by one router under the same layers, each with its own body limit
+    // (innermost: refused by Content-Length at once, else while reading).
+    let mut api = Router::new();
+    for (_, path, handler) in route_table() {
+        api = api.route(path, handler);
     }
+    let mut pages = Router::new();
+    for (_, path, handler) in crate::web::page_routes() {
+        pages = pages.route(path, handler);
+    }
+    let router = api
+        .layer(RequestBodyLimitLayer::new(REQUEST_BODY_BYTES_MAX))
+        .merge(pages.layer(RequestBodyLimitLayer::new(FORM_BODY_BYTES_MAX)));
     // Each layer wraps the ones after it: a request passes them top to bottom, its response
     // bottom to top. `Router::layer` applies them per route (and to the fallback), which lets the
     // trace and the metrics see the matched route. The stack is applied in three calls because each
@@ -211,11 +223,8 @@ pub fn app(state: AppState) -> Router {
         ))
         // 7. At most CONCURRENT_REQUESTS_MAX at once, one semaphore shared by every route.
         .layer(GlobalConcurrencyLimitLayer::new(CONCURRENT_REQUESTS_MAX));
-    // 8. Innermost: refuse bodies over 64 KiB, by Content-Length at once, else while reading.
-    let body_limit = RequestBodyLimitLayer::new(REQUEST_BODY_BYTES_MAX);
     router
         .fallback(error::route_not_found)
-        .layer(body_limit)
         .layer(inner)
         .layer(outer)
         .with_state(state)

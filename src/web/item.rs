@@ -399,12 +399,7 @@ pub(crate) async fn post_form(
                 .unwrap_or_default();
             let query =
                 serde_urlencoded::to_string([("done", command.as_str())]).unwrap_or_default();
-            let path = serde_urlencoded::to_string([("", target.as_str())]).unwrap_or_default();
-            // `path` is `=<encoded id>`: the id, percent-encoded as a query value.
-            Ok(see_other(&format!(
-                "/items/{}?{query}",
-                path.trim_start_matches('=')
-            )))
+            Ok(see_other(&format!("{}?{query}", super::item_path(&target))))
         }
         Err(error) => refused(&app, &context, &principal, &command, &pairs, error, loaded).await,
     }

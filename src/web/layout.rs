@@ -77,7 +77,7 @@ fn navigation(context: &PageContext) -> Markup {
                     " (" (role_label(lang, principal.role)) ") "
                 }
                 a id="lang-switch" href=(with_lang(&context.path_and_query, lang.other()))
-                    hreflang=(lang.other().code()) { (lang.other().t("lang.switch")) }
+                    hreflang=(lang.other().code()) { (lang.t("lang.switch")) }
                 @if context.principal.is_some() {
                     " "
                     form id="logout" method="post" action="/logout" {
@@ -139,7 +139,7 @@ pub(crate) fn error_page(
                     strong { (lang.t("app.name")) }
                     span class="who" {
                         a id="lang-switch" href={ "/?lang=" (lang.other().code()) } {
-                            (lang.other().t("lang.switch"))
+                            (lang.t("lang.switch"))
                         }
                         " "
                         form id="logout" method="post" action="/logout" {

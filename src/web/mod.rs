@@ -29,6 +29,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use self::i18n::{Lang, LANG_COOKIE};
 use crate::auth::{self, AuthError, Principal};
@@ -88,6 +89,21 @@ fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(key, _)| *key == name)
         .map(|(_, value)| value.trim())
+}
+
+/// What a path segment may hold as it is: RFC 3986's unreserved characters. Everything else,
+/// `/` included, is percent-encoded, so an item id such as `../../etc/passwd` stays one segment.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// The path of an item's page. Ids may hold `/` and `.`, so the id is percent-encoded as one
+/// segment (the domain refuses the ids `.` and `..`, which no encoding keeps from being read as
+/// dot-segments).
+pub(crate) fn item_path(item_id: &str) -> String {
+    format!("/items/{}", utf8_percent_encode(item_id, PATH_SEGMENT))
 }
 
 /// The query string's pairs; an unreadable query is read as empty.

@@ -314,7 +314,7 @@ fn counts(lang: Lang, view: &BoardView) -> Markup {
             }
             " " (lang.t("board.as_of")) " "
             (view.as_of_position.map(|p| p.to_string()).unwrap_or_else(|| "—".to_owned()))
-            " · " (lang.t("board.judged_at")) " " (view.now)
+            " · " (lang.t("board.judged_at")) " " span title=(view.now) { (to_the_minute(&view.now)) }
         }
     }
 }
@@ -442,8 +442,8 @@ fn board_table(lang: Lang, view: &BoardView, filter: &BoardFilter) -> Markup {
                 @for item in &view.items {
                     tr data-item-id=(item.item_id) data-status=(item.status)
                         class=(if item.overdue { "overdue" } else if item.due_soon { "due-soon" } else { "" }) {
-                        td { a href={ "/items/" (item.item_id) } { (item.item_id) } }
-                        td { a href={ "/items/" (item.item_id) } { (item.title) } }
+                        td { a href=(super::item_path(&item.item_id)) { (item.item_id) } }
+                        td { a href=(super::item_path(&item.item_id)) { (item.title) } }
                         td { (lang.label("kind", &item.kind)) }
                         td { (lang.label("status", &item.status)) }
                         td { (item.deputies.join("、")) }
@@ -454,7 +454,7 @@ fn board_table(lang: Lang, view: &BoardView, filter: &BoardFilter) -> Markup {
                         td { (due_mark(lang, item)) }
                         td { (text(&item.class)) }
                         td { (item.rating.as_deref().map(|r| lang.label("rating", r)).unwrap_or_default()) }
-                        td { (item.last_activity_at) }
+                        td title=(item.last_activity_at) { (to_the_minute(&item.last_activity_at)) }
                     }
                 }
             }
@@ -462,6 +462,15 @@ fn board_table(lang: Lang, view: &BoardView, filter: &BoardFilter) -> Markup {
         @if view.items.is_empty() {
             p id="board-empty" { (lang.t("board.empty")) }
         }
+    }
+}
+
+/// An RFC 3339 moment as its local date and time to the minute (`2026-05-29 09:30`), as a clerk
+/// reads it; anything else is shown as it is.
+fn to_the_minute(at: &str) -> String {
+    match at.get(..16) {
+        Some(minute) if at.as_bytes().get(10) == Some(&b'T') => minute.replacen('T', " ", 1),
+        _ => at.to_owned(),
     }
 }
 
@@ -490,7 +499,7 @@ fn dead_notices(lang: Lang, rows: &[OutboxRow]) -> Markup {
                                 td { code { (row.entry.id) } }
                                 td { (row.entry.kind) }
                                 td { @if let Some(item) = &row.entry.item_id {
-                                    a href={ "/items/" (item) } { (item) }
+                                    a href=(super::item_path(item)) { (item) }
                                 } }
                                 td { (row.entry.recipient) " " (row.entry.address.as_deref().unwrap_or("")) }
                                 td { (row.entry.channel) }
@@ -568,4 +577,24 @@ pub(crate) async fn board_xlsx(
         .map_err(|error| PageError::internal(lang, error))?;
     let body = tables::board_xlsx(&shown).map_err(|error| PageError::internal(lang, error))?;
     Ok(xlsx_download("board.xlsx", body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::to_the_minute;
+
+    #[test]
+    fn a_moment_is_shown_to_the_minute_in_its_own_local_time() {
+        assert_eq!(
+            to_the_minute("2026-11-26T12:58:15.082598629+08:00"),
+            "2026-11-26 12:58"
+        );
+        assert_eq!(to_the_minute("2026-11-26T12:58+08:00"), "2026-11-26 12:58");
+    }
+
+    #[test]
+    fn what_is_not_a_moment_is_shown_as_it_is() {
+        assert_eq!(to_the_minute(""), "");
+        assert_eq!(to_the_minute("yesterday, at noon"), "yesterday, at noon");
+    }
 }

@@ -23,6 +23,11 @@ pub fn trials() -> Vec<Trial> {
     ));
     trials.extend(on_both(
         "web",
+        "a_form_with_chinese_text_at_its_longest_is_filed_not_refused_as_too_large",
+        a_form_with_chinese_text_at_its_longest_is_filed_not_refused_as_too_large,
+    ));
+    trials.extend(on_both(
+        "web",
         "a_form_the_role_may_not_use_is_refused_and_appends_nothing",
         a_form_the_role_may_not_use_is_refused_and_appends_nothing,
     ));
@@ -277,6 +282,38 @@ async fn forms_file_assign_answer_and_rate_and_the_board_follows(db: Fresh) {
         .await
         .expect_html(StatusCode::OK);
     assert_eq!(board_status(&board, "2024-W-1"), "rated");
+}
+
+/// A browser percent-encodes each byte of Chinese text, so a body at its limit (20,000
+/// characters) posts ~180 KiB: more than the API's 64 KiB, within the pages' own limit.
+async fn a_form_with_chinese_text_at_its_longest_is_filed_not_refused_as_too_large(db: Fresh) {
+    let api = Api::new(&db).await;
+    let liaison = log_in(&api, "liaison-01", Role::Liaison).await;
+    let body = "执".repeat(aggregates::validate::TEXT_CHARS_MAX);
+    let filed = post_form(
+        &api,
+        &liaison,
+        "FileItem",
+        &[
+            ("item_id", "2024-W-LONG"),
+            ("kind", "suggestion"),
+            ("title", "关于执行款发放的建议"),
+            ("body", &body),
+            ("deputies.0.id", "d-1"),
+            ("deputies.0.name", "王代表"),
+            ("urgent", "false"),
+        ],
+    )
+    .await;
+    assert_lands_on(&filed, "2024-W-LONG", "FileItem");
+    let token = api.token("liaison-01", Role::Liaison).await;
+    let trail = api.get("/api/items/2024-W-LONG/trail", Some(&token)).await;
+    trail.expect(StatusCode::OK, None);
+    assert_eq!(trail.body["events"][0]["type"], "ItemFiled");
+    assert_eq!(
+        trail.body["events"][0]["data"]["body"].as_str(),
+        Some(body.as_str())
+    );
 }
 
 async fn a_form_the_role_may_not_use_is_refused_and_appends_nothing(db: Fresh) {
