@@ -163,6 +163,26 @@ where
         .collect()
 }
 
+/// One trial on PostgreSQL only, for a test whose fault exists only there (connections cut by
+/// the server). Skipped loudly, or failed under `HUIYIN_REQUIRE_PG=1`, like [`on_both`]'s.
+pub fn on_postgres<F, Fut>(area: &str, name: &str, test: F) -> Trial
+where
+    F: Fn(Fresh) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()>,
+{
+    let trial = Trial::test(format!("{area}::postgres::{name}"), move || {
+        if let Err(reason) = pg_available() {
+            return Err(Failed::from(format!(
+                "PostgreSQL is required but unreachable: {reason}"
+            )));
+        }
+        block_on(async move { test(fresh(Db::Postgres).await).await });
+        Ok(())
+    });
+    let skip = !pg_required() && pg_available().is_err();
+    trial.with_ignored_flag(skip)
+}
+
 /// Prints the banner that says PostgreSQL tests were skipped, if they were.
 pub fn announce_skips() {
     if let Err(reason) = pg_available() {

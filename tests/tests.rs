@@ -8,6 +8,7 @@ mod browser;
 mod domain;
 mod e2e;
 mod escaping;
+mod fault;
 mod http;
 mod merkle;
 mod proof;
@@ -41,5 +42,6 @@ fn main() {
     trials.extend(web::trials());
     trials.extend(browser::trials());
     trials.extend(escaping::trials());
+    trials.extend(fault::trials());
     libtest_mimic::run(&arguments, trials).exit();
 }

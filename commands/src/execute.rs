@@ -210,6 +210,23 @@ impl Ledger {
         }
     }
 
+    /// A refusal, unless this very command was recorded meanwhile: another attempt with the same
+    /// id (a client's retry while its first try was still working, perhaps in another process)
+    /// committed between the idempotency check and the load, so the stream already holds this
+    /// command's effect and the rules refuse it a second time. That attempt's outcome is the
+    /// answer (`replayed`): a client told "refused" would believe nothing happened. If the load
+    /// saw the other attempt's records, its idempotency row (same transaction) is visible now.
+    async fn refused_unless_recorded(
+        &self,
+        meta: &CommandMeta,
+        refusal: CommandError,
+    ) -> Result<CommandOutcome, CommandError> {
+        match self.earlier(meta).await? {
+            Some(earlier) => Ok(earlier),
+            None => Err(refusal),
+        }
+    }
+
     /// Runs an item command: the facts about other items are looked up afresh on every attempt.
     async fn run_item(
         &self,
@@ -231,7 +248,10 @@ impl Ledger {
                 facts,
             };
             let today = command.at.local_date(&self.rules.deadlines.time_zone);
-            let events = decide(item, command, &self.rules).await?;
+            let events = match decide(item, command, &self.rules).await {
+                Ok(events) => events,
+                Err(refusal) => return self.refused_unless_recorded(&envelope.meta, refusal).await,
+            };
             let due_dates = events.iter().flat_map(ItemEvent::due_dates);
             crate::calendar_log::warn_uncovered(&self.rules, today, due_dates);
             if let Some(done) = self
@@ -260,7 +280,10 @@ impl Ledger {
             attempt += 1;
             let (aggregate, version) = self.load::<A>(&envelope.stream).await?;
             let command = A::command(envelope.actor.clone(), envelope.at, action.clone());
-            let events = decide(aggregate, command, &self.rules).await?;
+            let events = match decide(aggregate, command, &self.rules).await {
+                Ok(events) => events,
+                Err(refusal) => return self.refused_unless_recorded(&envelope.meta, refusal).await,
+            };
             if let Some(done) = self
                 .append_once(&envelope, version, &events, attempt)
                 .await?

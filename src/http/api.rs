@@ -73,6 +73,7 @@ pub struct CommandResult {
         (status = 413, description = "`too_large`: over 64 KiB", body = ErrorBody),
         (status = 415, description = "`invalid`: not application/json", body = ErrorBody),
         (status = 422, description = "`invalid` (a bad, missing or unknown field, or actor/role given) or `unknown_command`", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the database does not answer; nothing is half done, and sending the same command_id again is safe", body = ErrorBody),
     ),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn post_command(

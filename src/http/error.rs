@@ -17,6 +17,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use commands::CommandError;
+use infra::store::StoreError;
+use projections::runner::RunnerError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -329,7 +331,7 @@ impl From<CommandError> for ApiError {
                 message,
                 message_zh,
             },
-            CommandError::Store(error) => ApiError::Internal(error.to_string()),
+            CommandError::Store(error) => ApiError::from(error),
             unreadable @ CommandError::Unreadable { .. } => {
                 ApiError::Internal(unreadable.to_string())
             }
@@ -337,9 +339,26 @@ impl From<CommandError> for ApiError {
     }
 }
 
+/// A database that cannot be reached is 503 `unavailable` (try again: nothing is half done);
+/// any other store failure is 500 `internal`.
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        if error.is_unavailable() {
+            ApiError::Unavailable(error.to_string())
+        } else {
+            ApiError::Internal(error.to_string())
+        }
+    }
+}
+
 impl From<ReadError> for ApiError {
     fn from(error: ReadError) -> Self {
-        ApiError::Internal(error.to_string())
+        match error {
+            ReadError::Store(error) | ReadError::Runner(RunnerError::Store(error)) => {
+                ApiError::from(error)
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }
 
@@ -354,9 +373,8 @@ impl From<AuthError> for ApiError {
             AuthError::RoleNotGranted { .. } => ApiError::Forbidden(error.to_string()),
             AuthError::Throttled(wait) => ApiError::Throttled(wait),
             AuthError::Invalid(message) => ApiError::Invalid(message),
-            AuthError::Corrupt(_) | AuthError::Store(_) | AuthError::Hashing(_) => {
-                ApiError::Internal(error.to_string())
-            }
+            AuthError::Store(error) => ApiError::from(error),
+            AuthError::Corrupt(_) | AuthError::Hashing(_) => ApiError::Internal(error.to_string()),
         }
     }
 }

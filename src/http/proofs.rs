@@ -52,7 +52,7 @@ impl From<StoredCheckpoint> for CheckpointView {
 fn store_failure(error: StoreError) -> ApiError {
     match error {
         StoreError::Proof(error) => ApiError::Invalid(error.to_string()),
-        other => ApiError::Internal(other.to_string()),
+        other => ApiError::from(other),
     }
 }
 

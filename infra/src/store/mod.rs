@@ -283,9 +283,16 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: String,
     },
-    /// The database failed or could not be reached.
+    /// The database failed.
     #[error("database: {0}")]
     Database(String),
+    /// The database cannot be reached or dropped the connection (refused, reset, terminated by
+    /// an administrator, shutting down, no free connection in time, SQLite busy or unable to
+    /// open its file). Whatever was in flight was rolled back, or — when the connection broke
+    /// during `COMMIT` — may have been committed; either way nothing is half there, and a retry
+    /// with the same command id is safe. Over HTTP this is 503 `unavailable`.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// A root or proof was asked for that cannot exist (a size beyond the log, a leaf index
     /// beyond the size, a consistency proof from size 0).
     #[error("{0}")]
@@ -307,9 +314,63 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// True when the database could not be reached or dropped the connection: the operation may
+    /// succeed if tried again later, and a client should be told "unavailable", not "failed".
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+/// SQLSTATE classes and codes of PostgreSQL that mean the server, not the statement, failed:
+/// class 08 (connection exception), 57P01 (terminated by an administrator, e.g.
+/// `pg_terminate_backend`), 57P02 (crash shutdown), 57P03 (cannot connect now: starting or
+/// stopping), 53300 (too many connections).
+fn postgres_state_is_unavailable(sqlstate: &str) -> bool {
+    sqlstate.starts_with("08") || matches!(sqlstate, "57P01" | "57P02" | "57P03" | "53300")
+}
+
+/// SQLite primary result codes that mean the file, not the statement, failed: BUSY (5) and
+/// LOCKED (6) after the busy timeout, IOERR (10), FULL (13), CANTOPEN (14). The extended code
+/// carries the primary one in its low byte.
+fn sqlite_code_is_unavailable(extended_code: i64) -> bool {
+    matches!(extended_code & 0xff, 5 | 6 | 10 | 13 | 14)
+}
+
+/// Whether a sqlx error means the database is unreachable rather than that a statement failed.
+fn sqlx_error_is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(database) => {
+            if let Some(postgres) = database.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                postgres_state_is_unavailable(postgres.code())
+            } else if database
+                .try_downcast_ref::<sqlx::sqlite::SqliteError>()
+                .is_some()
+            {
+                database
+                    .code()
+                    .and_then(|code| code.parse::<i64>().ok())
+                    .is_some_and(sqlite_code_is_unavailable)
+            } else {
+                false
+            }
+        }
+        _ => false,
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
-        StoreError::Database(error.to_string())
+        if sqlx_error_is_unavailable(&error) {
+            StoreError::Unavailable(error.to_string())
+        } else {
+            StoreError::Database(error.to_string())
+        }
     }
 }
 
@@ -1042,5 +1103,43 @@ fn assert_contiguous(locked: &LockedHead, sealed: &[SealedRecord]) {
         assert_eq!(record.record.position, locked.tree_size + offset as u64);
         assert_eq!(record.record.prev, prev);
         prev = record.hash;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_connection_failures_are_unavailable_and_statement_failures_are_not() {
+        for unavailable in [
+            "08006", "08003", "08001", "57P01", "57P02", "57P03", "53300",
+        ] {
+            assert!(postgres_state_is_unavailable(unavailable), "{unavailable}");
+        }
+        // Unique violation, serialization failure, syntax error, raise_exception (the triggers).
+        for failed in ["23505", "40001", "42601", "P0001"] {
+            assert!(!postgres_state_is_unavailable(failed), "{failed}");
+        }
+    }
+
+    #[test]
+    fn sqlite_busy_and_io_failures_are_unavailable_and_constraint_failures_are_not() {
+        // BUSY, BUSY_SNAPSHOT (517), LOCKED, IOERR_WRITE (778), FULL, CANTOPEN.
+        for unavailable in [5, 517, 6, 778, 13, 14] {
+            assert!(sqlite_code_is_unavailable(unavailable), "{unavailable}");
+        }
+        // CONSTRAINT_UNIQUE (2067), CONSTRAINT_TRIGGER (1811), ERROR, CORRUPT.
+        for failed in [2067, 1811, 1, 11] {
+            assert!(!sqlite_code_is_unavailable(failed), "{failed}");
+        }
+    }
+
+    #[test]
+    fn a_pool_that_timed_out_or_a_broken_socket_is_unavailable() {
+        assert!(StoreError::from(sqlx::Error::PoolTimedOut).is_unavailable());
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(StoreError::from(sqlx::Error::Io(reset)).is_unavailable());
+        assert!(!StoreError::from(sqlx::Error::RowNotFound).is_unavailable());
     }
 }

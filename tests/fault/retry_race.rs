@@ -1,0 +1,183 @@
+//! A retry racing its own first attempt: the client timed out (or lost the connection) while
+//! the first attempt was still working, and sent the same command again. If the first attempt
+//! commits between the retry's idempotency check and its load, the retry decides against a
+//! stream that already holds its own effect. It must be answered as a replay of that effect,
+//! never refused (`wrong_state`) — a client told "refused" would believe nothing happened.
+//!
+//! The interleaving is made exact with a store that delegates everything to the real store and,
+//! on the retry's first read of the item's stream, first lets the first attempt run to its
+//! commit (through a second `Ledger` on the same real store).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use commands::{Ledger, Submitted, SystemClock};
+use futures::stream::BoxStream;
+use infra::export::{ExportReader, ExportedCommand, RestoreError};
+use infra::merkle::NodeId;
+use infra::record::Hash;
+use infra::store::{
+    AppendOutcome, AppendRequest, Backend, CommandReceipt, EventStore, LedgerHead, NewCheckpoint,
+    NewCosignature, StoreError, StoredCheckpoint, StoredNode, StoredRecord,
+};
+use infra::verify::{VerifiedLog, VerifyOptions};
+use libtest_mimic::Trial;
+
+use super::workload::life_step;
+use crate::support::{on_both, Fresh};
+
+pub fn trials() -> Vec<Trial> {
+    on_both(
+        "fault",
+        "a_retry_racing_its_own_first_attempt_is_answered_as_a_replay_not_refused",
+        a_retry_racing_its_own_first_attempt_is_answered_as_a_replay_not_refused,
+    )
+}
+
+type Interleaved = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The real store, with one piece of work run just before the next `read_stream`.
+struct InterleavingStore {
+    inner: Arc<dyn EventStore>,
+    before_next_read: Mutex<Option<Interleaved>>,
+}
+
+#[async_trait]
+impl EventStore for InterleavingStore {
+    fn backend(&self) -> Backend {
+        self.inner.backend()
+    }
+    async fn append_batch(
+        &self,
+        requests: Vec<AppendRequest>,
+    ) -> Result<Vec<Result<AppendOutcome, StoreError>>, StoreError> {
+        self.inner.append_batch(requests).await
+    }
+    async fn find_command(&self, command_id: &str) -> Result<Option<CommandReceipt>, StoreError> {
+        self.inner.find_command(command_id).await
+    }
+    async fn read_stream(&self, stream: &str) -> Result<Vec<StoredRecord>, StoreError> {
+        let interleaved = self.before_next_read.lock().expect("hook").take();
+        if let Some(work) = interleaved {
+            work.await;
+        }
+        self.inner.read_stream(stream).await
+    }
+    fn read_all(&self, from_position: u64) -> BoxStream<'_, Result<StoredRecord, StoreError>> {
+        self.inner.read_all(from_position)
+    }
+    async fn head(&self) -> Result<LedgerHead, StoreError> {
+        self.inner.head().await
+    }
+    async fn wait_for_growth(&self, tree_size: u64, timeout: Duration) -> Result<u64, StoreError> {
+        self.inner.wait_for_growth(tree_size, timeout).await
+    }
+    async fn merkle_nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+        self.inner.merkle_nodes(ids).await
+    }
+    fn read_merkle_nodes(&self) -> BoxStream<'_, Result<StoredNode, StoreError>> {
+        self.inner.read_merkle_nodes()
+    }
+    async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        self.inner.latest_checkpoint().await
+    }
+    async fn add_checkpoint(
+        &self,
+        checkpoint: NewCheckpoint,
+    ) -> Result<StoredCheckpoint, StoreError> {
+        self.inner.add_checkpoint(checkpoint).await
+    }
+    fn read_checkpoints(&self) -> BoxStream<'_, Result<StoredCheckpoint, StoreError>> {
+        self.inner.read_checkpoints()
+    }
+    async fn add_cosignature(&self, cosignature: NewCosignature) -> Result<bool, StoreError> {
+        self.inner.add_cosignature(cosignature).await
+    }
+    async fn latest_cosigned_by(
+        &self,
+        witness: &str,
+        key_id: u32,
+    ) -> Result<Option<StoredCheckpoint>, StoreError> {
+        self.inner.latest_cosigned_by(witness, key_id).await
+    }
+    fn read_commands(&self) -> BoxStream<'_, Result<ExportedCommand, StoreError>> {
+        self.inner.read_commands()
+    }
+    async fn restore(
+        &self,
+        reader: ExportReader,
+        options: &VerifyOptions,
+    ) -> Result<VerifiedLog, RestoreError> {
+        self.inner.restore(reader, options).await
+    }
+}
+
+fn submitted(command: &serde_json::Value, role: &str, actor: &str) -> Submitted {
+    let mut command = command.clone();
+    command["actor"] = actor.into();
+    command["role"] = role.into();
+    serde_json::from_value(command).expect("a command")
+}
+
+// See: issue 8 (a retry refused while its own first attempt was being recorded).
+async fn a_retry_racing_its_own_first_attempt_is_answered_as_a_replay_not_refused(db: Fresh) {
+    let rules = aggregates::rules::Rules::default();
+    let direct = Ledger::new(Arc::clone(&db.store), rules.clone(), Arc::new(SystemClock));
+    let steps = [
+        ("liaison", "liaison-01"),
+        ("court_office", "office-01"),
+        ("court_office", "office-01"),
+    ];
+    for (step, (role, actor)) in steps.into_iter().enumerate() {
+        let command = submitted(&life_step(step, "T-1", &format!("T-1-{step}")), role, actor);
+        let id = command.command_id.clone().expect("id");
+        direct
+            .execute(&command, &id, None)
+            .await
+            .expect("setting up the item");
+    }
+    // The answer: its first attempt commits between the retry's idempotency check and its load.
+    let answer = submitted(&life_step(3, "T-1", "T-1-answer"), "leader", "l-1");
+    let first_attempt = {
+        let (direct, answer) = (direct.clone(), answer.clone());
+        Box::pin(async move {
+            let first = direct.execute(&answer, "T-1-answer", None).await;
+            assert!(
+                first.is_ok_and(|outcome| !outcome.replayed),
+                "the first attempt records it"
+            );
+        }) as Interleaved
+    };
+    let store = Arc::new(InterleavingStore {
+        inner: Arc::clone(&db.store),
+        before_next_read: Mutex::new(Some(first_attempt)),
+    });
+    let retrying = Ledger::new(store, rules, Arc::new(SystemClock));
+    let retry = retrying.execute(&answer, "T-1-answer", None).await;
+    let retry = retry.unwrap_or_else(|error| panic!("the retry was refused: {error}"));
+    assert!(retry.replayed, "the retry is a replay of the first attempt");
+    let first = db
+        .store
+        .find_command("T-1-answer")
+        .await
+        .expect("find")
+        .expect("recorded");
+    let told: Vec<u64> = first
+        .outcome
+        .records
+        .iter()
+        .map(|record| record.position)
+        .collect();
+    assert_eq!(
+        retry.positions, told,
+        "the retry is told where the first attempt recorded it"
+    );
+    assert_eq!(
+        db.store.head().await.expect("head").tree_size,
+        4,
+        "recorded once"
+    );
+}
