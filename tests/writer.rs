@@ -37,6 +37,11 @@ pub fn trials() -> Vec<Trial> {
         "two_writers_with_separate_pools_on_one_database_keep_one_chain",
         two_writers_on_one_database,
     ));
+    trials.extend(on_both(
+        "writer",
+        "a_command_valid_after_another_process_moved_the_stream_is_not_refused_from_the_cache",
+        not_refused_from_a_stale_cache,
+    ));
     trials
 }
 
@@ -273,4 +278,36 @@ async fn two_writers_on_one_database(db: Fresh) {
     // Each of the 4 × 8 items was filed, triaged, assigned and answered exactly once.
     assert_eq!(acknowledged.len(), 4 * 8 * 4);
     assert_one_chain(&*db.store, &acknowledged).await;
+}
+
+// See: issue 8. A writer that cached an item refused a command that another process had made
+// valid meanwhile (the cache said `accepted`; the store said `assigned`).
+async fn not_refused_from_a_stale_cache(db: Fresh) {
+    let cached = writer_on(&db).await;
+    for step in 0..2 {
+        let command_id = format!("T-1-{step}");
+        run(&cached, &item_step("T-1", step), &command_id)
+            .await
+            .expect("filed and triaged through the caching writer");
+    }
+    // Another process assigns the item; the caching writer does not see it.
+    let other = writer_on(&db).await;
+    run(&other, &item_step("T-1", 2), "T-1-2")
+        .await
+        .expect("assigned by another process");
+    let answered = run(&cached, &item_step("T-1", 3), "T-1-3").await;
+    let answered = answered.unwrap_or_else(|error| panic!("refused from a stale cache: {error}"));
+    assert_eq!(answered.positions, vec![3]);
+    // A command the store itself refuses is still refused, with the store's reason.
+    let again = run(&cached, &item_step("T-1", 2), "T-1-2-again").await;
+    assert!(
+        matches!(
+            again,
+            Err(CommandError::Refused {
+                code: aggregates::error::ErrorCode::WrongState,
+                ..
+            })
+        ),
+        "{again:?}"
+    );
 }

@@ -5,8 +5,10 @@
 //! **Invariants**
 //! - Commands are decided in the order they entered the channel; two commands on one stream in
 //!   one batch are decided in order, the second against the state the first produced.
-//! - A refusal is decided before the transaction and answered at once; it never holds back or
-//!   spoils the others in its batch. A command the store refuses (its stream moved under another
+//! - A refusal never rests on the cache alone: a command the cached state refuses is decided
+//!   again from the store (after the commands before it in the batch have committed), since
+//!   another process may have moved the stream; only that decision's refusal is answered, and
+//!   it never spoils the others in its batch. A command the store refuses (its stream moved under another
 //!   process, its id was used meanwhile) fails alone: its stream is dropped from the cache and
 //!   the command is decided again from the store, at most [`APPEND_RETRIES_MAX`] times.
 //! - The cache is only a hint: every append carries the version it was decided against and the
@@ -368,8 +370,14 @@ impl WriterState {
                         state_after,
                     });
                 }
-                Err(refusal) => {
-                    let _ = job.reply.send(Err(refusal));
+                Err(_) => {
+                    // The cache is only a hint: another process may have moved the stream since
+                    // it was loaded, and a refusal must never rest on a stale state (the command
+                    // may be valid now, or this very command may be recorded already). Commit
+                    // what is decided, so order holds, then decide this one from the store.
+                    let decided = std::mem::take(&mut batch);
+                    batch.retry = self.flush(ledger, decided).await;
+                    self.run_alone(ledger, job).await;
                 }
             }
         }
