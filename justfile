@@ -33,3 +33,10 @@ bench-verify n="100000":
 bench items="1000" events="100000" runs="3":
     cargo build --release --bin huiyin --bin huiyin-bench
     target/release/huiyin-bench --items {{items}} --events {{events}} --runs {{runs}} --markdown BENCHMARKS.md
+
+# A bounded HTTP load test: 32 clients for 60 s against `huiyin serve --demo` (release build) on a
+# fresh SQLite ledger, or on DB (e.g. a PostgreSQL URL). Prints throughput, p50/p99 per kind and
+# answers by status; fails on anything but 200 and racing 409s. Not part of CI.
+load duration="60" clients="32" db="":
+    cargo build --release --bin huiyin --bin huiyin-load
+    target/release/huiyin-load --duration-s {{duration}} --clients {{clients}} --demo {{ if db != "" { "--db " + db } else { "" } }}

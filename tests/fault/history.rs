@@ -99,8 +99,11 @@ pub struct Tally {
     pub attempts: usize,
     /// Commands acknowledged (200).
     pub acknowledged: usize,
-    /// Of those, acknowledged only on a retry as a replay of the first try.
-    pub acknowledged_as_replay: usize,
+    /// Of those, acknowledged only on a retry (same id, same body).
+    pub acknowledged_on_retry: usize,
+    /// Of those, the retry was a replay: an earlier try had been recorded but its answer was
+    /// lost (the server was killed, or its database connection cut during the commit).
+    pub recorded_but_answer_lost: usize,
     /// Commands refused (4xx), by code.
     pub refused: BTreeMap<String, usize>,
     /// Attempts answered 5xx, by status.
@@ -117,13 +120,14 @@ impl std::fmt::Display for Tally {
     fn fmt(&self, out: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             out,
-            "records={} commands={} attempts={} acknowledged={} (as replay {}) refused={:?} \
+            "records={} commands={} attempts={} acknowledged={} (on_retry {}, recorded_but_answer_lost {}) refused={:?} \
              5xx={:?} no_answer={} unknown_present={} unknown_absent={} lost=0 duplicated=0",
             self.records,
             self.commands,
             self.attempts,
             self.acknowledged,
-            self.acknowledged_as_replay,
+            self.acknowledged_on_retry,
+            self.recorded_but_answer_lost,
             self.refused,
             self.server_errors,
             self.no_answer,
@@ -197,7 +201,14 @@ pub async fn check_log_against(store: &dyn EventStore, history: &[Sent]) -> Tall
                 assert_eq!(found, Some(&told), "{sent:?} is where it was told");
                 tally.acknowledged += 1;
                 if !matches!(sent.attempts.first(), Some(Told::Acknowledged { .. })) {
-                    tally.acknowledged_as_replay += 1;
+                    tally.acknowledged_on_retry += 1;
+                    let replayed = sent
+                        .attempts
+                        .iter()
+                        .any(|told| matches!(told, Told::Acknowledged { replayed: true, .. }));
+                    if replayed {
+                        tally.recorded_but_answer_lost += 1;
+                    }
                 }
             }
             Verdict::Refused(code) => {

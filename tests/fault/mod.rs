@@ -44,6 +44,11 @@ pub fn trials() -> Vec<Trial> {
         database_connections_cut_under_load_answer_503_and_recover_by_themselves,
     ));
     trials.extend(retry_race::trials());
+    trials.extend(on_both(
+        "fault",
+        "the_load_test_runs_two_seconds_with_nothing_but_200_and_racing_409",
+        the_load_test_runs_two_seconds_with_nothing_but_200_and_racing_409,
+    ));
     trials
 }
 
@@ -315,7 +320,7 @@ async fn concurrent_clients_racing_and_apart_leave_a_log_matching_every_answer(d
     let processes = if db.url.starts_with("postgres") { 2 } else { 1 };
     let url = db.url.clone();
     let mut rig = Rig::start(db, processes, url);
-    let (racers, racing, solos, solo_items) = (8, 4, 8, 4);
+    let (racers, racing, solos, solo_items) = (12, 6, 12, 6);
     let reads = Load::start(&rig, racers, racing, solos, solo_items).finish();
     let tally = check_run(&mut rig, racing, racers, &reads).await;
     assert!(
@@ -341,12 +346,12 @@ async fn serve_killed_with_sigkill_under_load_loses_nothing_acknowledged_and_ret
     let url = db.url.clone();
     let mut rig = Rig::start(db, processes, url);
     let (racers, racing, solos) = (4, 3, 8);
-    let kills = 4;
+    let kills = 5;
     let load = Load::start(&rig, racers, racing, solos, usize::MAX);
     let mut tree_size = 0;
     for kill in 0..kills {
         // Kill only once the load is demonstrably in flight against the current processes.
-        tree_size = wait_for_log_growth(&rig.db, tree_size, 30).await;
+        tree_size = wait_for_log_growth(&rig.db, tree_size, 60).await;
         rig.kill_and_restart(kill % processes);
     }
     wait_for_log_growth(&rig.db, tree_size, 30).await;
@@ -418,4 +423,29 @@ async fn cut_connections(db: &Fresh, application: &str, span: Duration) -> u64 {
     }
     admin.close().await;
     terminated
+}
+
+/// The smoke run of `huiyin-load` (`just load` runs it for 60 s with 32 clients): it exits 0
+/// only when every answer was 200 or, for racing commands, 409.
+async fn the_load_test_runs_two_seconds_with_nothing_but_200_and_racing_409(db: Fresh) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_huiyin-load"))
+        .args(["--duration-s", "2", "--clients", "4", "--db", &db.url])
+        .arg("--huiyin")
+        .arg(env!("CARGO_BIN_EXE_huiyin"))
+        .output()
+        .expect("run huiyin-load");
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        report.contains("unexpected answers (not 200, not a racing 409): 0"),
+        "{report}"
+    );
+    assert!(
+        report.contains("| POST /api/commands (own item) |"),
+        "{report}"
+    );
 }
