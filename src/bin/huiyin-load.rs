@@ -231,7 +231,7 @@ async fn client(
                 let path = format!("/api/items/{item}/trail");
                 target.send(Kind::Trail, "auditor", &path, None).await
             }
-            (5 | 6 | 7, _) => {
+            (5..=7, _) => {
                 let item = format!("L-{}-c{number}-{own_item}", target.run);
                 let id = format!("{item}-{own_step}");
                 let (_, role) = LIFE[own_step];
