@@ -126,6 +126,16 @@ pub async fn fresh(db: Db) -> Fresh {
     }
 }
 
+/// A ledger at a database the test made itself (e.g. a private PostgreSQL cluster), migrated.
+pub async fn fresh_at(url: &str) -> Fresh {
+    let store = open_store(url).await.expect("open the ledger");
+    Fresh {
+        url: url.to_owned(),
+        store,
+        _dir: None,
+    }
+}
+
 /// Runs a future to completion on a runtime of its own.
 pub fn block_on<F: Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_multi_thread()

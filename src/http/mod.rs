@@ -57,6 +57,10 @@ pub const FORM_BODY_BYTES_MAX: usize = 256 * 1024;
 /// A request still unanswered after this long is abandoned with 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+// A request that waits for a database that is away must fail as 503 `unavailable` (the pool gave
+// up) before the request timeout abandons it as 408.
+const _: () = assert!(infra::store::POSTGRES_ACQUIRE_TIMEOUT.as_secs() < REQUEST_TIMEOUT.as_secs());
+
 /// At most this many requests are worked on at once, across all routes; more wait their turn
 /// (within their timeout).
 pub const CONCURRENT_REQUESTS_MAX: usize = 64;

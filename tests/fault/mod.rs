@@ -10,6 +10,7 @@
 
 mod client;
 mod history;
+mod private_pg;
 mod retry_race;
 mod serve;
 mod workload;
@@ -25,7 +26,7 @@ use serde_json::Value;
 use self::history::{check_log_against, History, Sent, Tally, Verdict};
 use self::serve::{log_tail, ServeProcess};
 use self::workload::{racing_items, Client, Servers, Tokens, LIFE};
-use crate::support::{huiyin, on_both, on_postgres, Fresh};
+use crate::support::{fresh_at, huiyin, on_both, on_postgres, Fresh};
 
 pub fn trials() -> Vec<Trial> {
     let mut trials = on_both(
@@ -42,6 +43,11 @@ pub fn trials() -> Vec<Trial> {
         "fault",
         "database_connections_cut_under_load_answer_503_and_recover_by_themselves",
         database_connections_cut_under_load_answer_503_and_recover_by_themselves,
+    ));
+    trials.push(on_postgres(
+        "fault",
+        "postgres_crashed_and_restarted_under_load_answers_503_then_recovers_losing_nothing",
+        postgres_crashed_and_restarted_under_load_answers_503_then_recovers_losing_nothing,
     ));
     trials.extend(retry_race::trials());
     trials.extend(on_both(
@@ -396,6 +402,67 @@ async fn database_connections_cut_under_load_answer_503_and_recover_by_themselve
         racers + solos,
         reads.len()
     );
+}
+
+/// A bound on waiting for the servers to notice that their database is away (the pool gives up
+/// connecting after `POSTGRES_ACQUIRE_TIMEOUT`) and for them to recover.
+const AWAY_BOUND: Duration = Duration::from_secs(60);
+
+/// Stops a PostgreSQL cluster of the test's own (`pg_ctl stop -m immediate`, a crash) under
+/// load, until every server answers `/healthz` with 503; starts it again; the servers recover by
+/// themselves. The shared server other tests use is never touched.
+async fn postgres_crashed_and_restarted_under_load_answers_503_then_recovers_losing_nothing(
+    _shared: Fresh,
+) {
+    let cluster = private_pg::PrivateCluster::start();
+    let db = fresh_at(&cluster.url()).await;
+    let url = db.url.clone();
+    let mut rig = Rig::start(db, 2, url);
+    let (racers, racing, solos) = (4, 3, 8);
+    let load = Load::start(&rig, racers, racing, solos, usize::MAX);
+    let tree_size = wait_for_log_growth(&rig.db, 0, 60).await;
+    cluster.pg_ctl_stop_immediate();
+    let stopped = Instant::now();
+    for slot in 0..rig.servers.slots() {
+        wait_for_health(&rig.servers.address(slot), 503).await;
+    }
+    let away_for = stopped.elapsed();
+    cluster.pg_ctl_start();
+    for slot in 0..rig.servers.slots() {
+        wait_for_health(&rig.servers.address(slot), 200).await;
+    }
+    wait_for_log_growth(&rig.db, tree_size, 60).await;
+    let reads = load.stop();
+    let tally = check_run(&mut rig, racing, racers, &reads).await;
+    assert!(
+        tally.server_errors.keys().all(|status| *status == 503),
+        "only 503 while the database is away: {tally}\n{}",
+        rig.server_logs()
+    );
+    eprintln!(
+        "fault: pg-stopped postgres processes=2 away_s={:.1} clients={} reads={} {tally}",
+        away_for.as_secs_f64(),
+        racers + solos,
+        reads.len()
+    );
+    drop(cluster);
+}
+
+/// Waits (bounded) until `GET /healthz` on `address` answers `status`.
+async fn wait_for_health(address: &str, status: u16) {
+    let started = Instant::now();
+    loop {
+        let answer = client::exchange(address, "GET", "/healthz", None, "");
+        if answer.as_ref().is_ok_and(|(got, _)| *got == status) {
+            return;
+        }
+        assert!(
+            started.elapsed() < AWAY_BOUND,
+            "{address} /healthz never answered {status}: {answer:?}"
+        );
+        // The polling interval of a bounded wait on the server's health.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Terminates every backend of `application` (`pg_terminate_backend`) every 50 ms for `span`;

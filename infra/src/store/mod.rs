@@ -27,7 +27,7 @@ use crate::outbox::OutboxStore;
 use crate::record::{format_recorded_at, seal, Hash, Record, SealedRecord};
 use crate::verify::{VerifiedLog, VerifyOptions};
 
-pub use postgres::PostgresStore;
+pub use postgres::{PostgresStore, ACQUIRE_TIMEOUT as POSTGRES_ACQUIRE_TIMEOUT};
 
 use crate::credentials::CredentialStore;
 use crate::views::ViewStore;

@@ -34,7 +34,10 @@ const CONNECTIONS_MAX: u32 = 16;
 /// The NOTIFY channel on which every append announces the new tree size is this prefix and the
 /// ledger's schema: channels are per database, and several ledgers may share one database.
 const GROWTH_CHANNEL_PREFIX: &str = "huiyin_log_";
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a statement waits for a connection (all busy, or the server away: sqlx keeps trying
+/// to connect until then) before it fails as [`super::StoreError::Unavailable`]. Shorter than the
+/// HTTP request timeout, so a database that is away is answered 503, not 408.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The PostgreSQL event store.
 #[derive(Debug, Clone)]
