@@ -46,11 +46,11 @@ pub(crate) async fn audit_page(
     let head = events
         .head()
         .await
-        .map_err(|error| PageError::internal(lang, error))?;
+        .map_err(|error| PageError::failed(lang, error))?;
     let latest = events
         .latest_checkpoint()
         .await
-        .map_err(|error| PageError::internal(lang, error))?;
+        .map_err(|error| PageError::failed(lang, error))?;
     let last_index = head.tree_size.saturating_sub(1);
     let body = html! {
         p { (lang.t("audit.log_size")) ": " strong id="log-size" { (head.tree_size) } }

@@ -176,11 +176,11 @@ async fn load(
         &*app.clock,
     )
     .await
-    .map_err(|error| PageError::internal(lang, error))?;
+    .map_err(|error| PageError::failed(lang, error))?;
     let (facts, _, _) =
         reading::rows_as_of::<FiguresProjection>(&app.stores, ReadAt::default(), &*app.clock)
             .await
-            .map_err(|error| PageError::internal(lang, error))?;
+            .map_err(|error| PageError::failed(lang, error))?;
     Ok((figures, facts))
 }
 

@@ -509,6 +509,11 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
         "服务器出错，详情见服务器日志。",
         "The server failed; the details are in its log.",
     ),
+    (
+        "error.unavailable",
+        "暂时无法连接账本数据库，请稍后重试；本次操作未作任何记录。",
+        "The ledger's database cannot be reached just now; try again shortly. Nothing was recorded.",
+    ),
     ("error.back", "返回首页", "Back to the board"),
 ];
 

@@ -236,7 +236,7 @@ async fn load(
         .map_err(|error| PageError::of_api(lang, error))?;
     let item = reading::board_item(&app.stores, item_id, app.clock.now(), &app.time_zone)
         .await
-        .map_err(|error| PageError::internal(lang, error))?
+        .map_err(|error| PageError::failed(lang, error))?
         .ok_or_else(|| PageError::internal(lang, format!("item {item_id} has no board row")))?;
     let state = item_state(&trail, &item.status);
     Ok(Loaded { item, trail, state })
@@ -419,7 +419,7 @@ async fn refused(
     let lang = context.lang;
     let (status, code) = error.status_and_code();
     if status.is_server_error() {
-        return Err(PageError::internal(lang, error));
+        return Err(PageError::of_api(lang, error));
     }
     let message = match (&error, lang) {
         (ApiError::Refused { message_zh, .. }, Lang::Zh) => message_zh.clone(),

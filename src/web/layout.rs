@@ -124,6 +124,7 @@ pub(crate) fn error_page(
         "forbidden" => lang.t("error.forbidden"),
         "csrf" => lang.t("error.csrf"),
         "internal" => lang.t("error.internal"),
+        "unavailable" => lang.t("error.unavailable"),
         _ => lang.t("error.invalid"),
     };
     html! {

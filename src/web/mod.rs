@@ -157,7 +157,7 @@ impl FromRequestParts<AppState> for PageContext {
                 | AuthError::Invalid(_),
             ) => Ok(context),
             Err(error @ (AuthError::Corrupt(_) | AuthError::Store(_) | AuthError::Hashing(_))) => {
-                Err(PageError::internal(lang, error))
+                Err(PageError::failed(lang, error))
             }
         }
     }
@@ -223,6 +223,14 @@ pub enum PageError {
         /// The detail (shown, escaped).
         detail: String,
     },
+    /// The ledger's database cannot be reached: 503 `unavailable` (try again; nothing was half
+    /// done), detail logged, not shown.
+    Unavailable {
+        /// The language to answer in.
+        lang: Lang,
+        /// What failed (for the log).
+        detail: String,
+    },
     /// A failure of the server: 500, detail logged, not shown.
     Internal {
         /// The language to answer in.
@@ -239,6 +247,12 @@ impl PageError {
             lang,
             detail: error.to_string(),
         }
+    }
+
+    /// A failure met reading or writing the ledger: 503 when its database cannot be reached,
+    /// otherwise 500 (the API's one sorting of store failures, `ApiError: From<StoreError>`).
+    pub fn failed(lang: Lang, error: impl Into<crate::http::ApiError>) -> Self {
+        PageError::of_api(lang, error.into())
     }
 
     /// 404 `not_found`.
@@ -274,6 +288,9 @@ impl PageError {
     /// Maps an API error met while building a page (a read, a visibility check).
     pub fn of_api(lang: Lang, error: crate::http::ApiError) -> Self {
         let (status, code) = error.status_and_code();
+        if let crate::http::ApiError::Unavailable(detail) = error {
+            return PageError::Unavailable { lang, detail };
+        }
         if status.is_server_error() {
             return PageError::internal(lang, error);
         }
@@ -311,6 +328,15 @@ impl IntoResponse for PageError {
                 layout::error_page(lang, status, code, Some(&detail)),
             )
                 .into_response(),
+            PageError::Unavailable { lang, detail } => {
+                tracing::warn!(%detail, "page unavailable: the database cannot be reached");
+                let status = StatusCode::SERVICE_UNAVAILABLE;
+                (
+                    status,
+                    layout::error_page(lang, status, "unavailable", None),
+                )
+                    .into_response()
+            }
             PageError::Internal { lang, detail } => {
                 tracing::error!(%detail, "page failed");
                 let status = StatusCode::INTERNAL_SERVER_ERROR;

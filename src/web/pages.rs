@@ -258,14 +258,14 @@ pub(crate) async fn board(
     let filter = BoardFilter::parse(query.as_deref());
     let (all, shown) = board_views(&state, principal, &filter)
         .await
-        .map_err(|error| PageError::internal(lang, error))?;
+        .map_err(|error| PageError::failed(lang, error))?;
     let dead = if principal.role == Role::Liaison {
         let rows = state
             .stores
             .outbox
             .list()
             .await
-            .map_err(|error| PageError::internal(lang, error))?;
+            .map_err(|error| PageError::failed(lang, error))?;
         Some(rows)
     } else {
         None
@@ -558,7 +558,7 @@ pub(crate) async fn board_csv(
     let filter = BoardFilter::parse(query.as_deref());
     let (_, shown) = board_views(&state, principal, &filter)
         .await
-        .map_err(|error| PageError::internal(lang, error))?;
+        .map_err(|error| PageError::failed(lang, error))?;
     let text = tables::board_csv(&shown).map_err(|error| PageError::internal(lang, error))?;
     Ok(csv_download("board.csv", text))
 }
@@ -574,7 +574,7 @@ pub(crate) async fn board_xlsx(
     let filter = BoardFilter::parse(query.as_deref());
     let (_, shown) = board_views(&state, principal, &filter)
         .await
-        .map_err(|error| PageError::internal(lang, error))?;
+        .map_err(|error| PageError::failed(lang, error))?;
     let body = tables::board_xlsx(&shown).map_err(|error| PageError::internal(lang, error))?;
     Ok(xlsx_download("board.xlsx", body))
 }

@@ -46,6 +46,23 @@ pub fn exchange(
     bearer: Option<&str>,
     body: &str,
 ) -> Result<(u16, Value), String> {
+    let authorization = bearer.map(|token| format!("Bearer {token}"));
+    let headers: Vec<(&str, &str)> = authorization
+        .as_deref()
+        .map(|value| ("Authorization", value))
+        .into_iter()
+        .collect();
+    exchange_with(address, method, path, &headers, body)
+}
+
+/// As [`exchange`], with any extra request headers (e.g. a `Cookie`).
+pub fn exchange_with(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Result<(u16, Value), String> {
     let socket: SocketAddr = address.parse().map_err(|error| format!("{error}"))?;
     let mut stream = TcpStream::connect_timeout(&socket, CONNECT_TIMEOUT)
         .map_err(|error| format!("connect: {error}"))?;
@@ -58,8 +75,8 @@ pub fn exchange(
          Content-Type: application/json\r\nContent-Length: {}\r\n",
         body.len()
     );
-    if let Some(token) = bearer {
-        head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
     stream

@@ -426,6 +426,19 @@ async fn postgres_crashed_and_restarted_under_load_answers_503_then_recovers_los
     for slot in 0..rig.servers.slots() {
         wait_for_health(&rig.servers.address(slot), 503).await;
     }
+    // A page asked for with a session cookie must look the session up: while the database is
+    // away that is 503 `unavailable`, as for the API, never 500.
+    let page = client::exchange_with(
+        &rig.servers.address(0),
+        "GET",
+        "/",
+        &[("Cookie", "huiyin_session=any-session")],
+        "",
+    );
+    assert!(
+        matches!(&page, Ok((503, Value::String(html))) if html.contains(r#"data-code="unavailable""#)),
+        "a page while the database is away: {page:?}"
+    );
     let away_for = stopped.elapsed();
     cluster.pg_ctl_start();
     for slot in 0..rig.servers.slots() {
