@@ -11,6 +11,11 @@ pub(crate) struct Cli {
     /// The ledger: a SQLite file path or sqlite://PATH, or postgres://… for PostgreSQL.
     #[arg(long, env = "HUIYIN_DB", default_value = crate::DEFAULT_DB, global = true)]
     pub(crate) db: String,
+    /// At most this many connections to PostgreSQL (each process; the server's
+    /// max_connections is shared by all of them). SQLite ignores it.
+    #[arg(long, env = "HUIYIN_DB_CONNECTIONS", default_value_t = infra::store::PG_CONNECTIONS_MAX,
+          value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub(crate) db_connections: u32,
     /// The settings file (time zone, deadlines, calendar; see docs/configuration.md). Default:
     /// huiyin.toml in the working directory if there is one.
     #[arg(long, env = "HUIYIN_CONFIG", global = true)]

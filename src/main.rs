@@ -22,7 +22,7 @@ use std::process::ExitCode;
 
 use aggregates::rules::Rules;
 use clap::Parser;
-use infra::store::{open_stores, Stores};
+use infra::store::{open_stores_with, Stores};
 
 use crate::cli::{Cli, Command};
 
@@ -60,8 +60,8 @@ fn main() -> ExitCode {
     }
 }
 
-async fn open(db: &str) -> anyhow::Result<Stores> {
-    open_stores(db)
+async fn open(db: &str, pg_connections_max: u32) -> anyhow::Result<Stores> {
+    open_stores_with(db, pg_connections_max)
         .await
         .map_err(|error| anyhow::anyhow!("cannot open the ledger at {db}: {error}"))
 }
@@ -75,7 +75,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(args) if args.export.is_some() => read::verify_export(args),
         command => {
             let rules = config::load(cli.config.as_deref())?;
-            let stores = open(&cli.db).await?;
+            let stores = open(&cli.db, cli.db_connections).await?;
             run_on_store(&stores, &rules, command, &origin, cli.config.as_deref()).await
         }
     }

@@ -37,6 +37,8 @@ impl ServeProcess {
             .args(["serve", "--addr", "127.0.0.1:0"])
             .args(extra)
             .env("RUST_LOG", "warn")
+            // Several servers and the tests beside them share the server's max_connections.
+            .env("HUIYIN_DB_CONNECTIONS", "6")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))

@@ -534,13 +534,25 @@ pub struct Stores {
     pub outbox: Arc<dyn OutboxStore>,
 }
 
+/// The PostgreSQL connections one process holds at most, unless told otherwise.
+pub const PG_CONNECTIONS_MAX: u32 = postgres::CONNECTIONS_MAX;
+
 /// Opens (and migrates) the ledger a URL names; see [`open_store`] for the URL forms.
 ///
 /// # Errors
 /// [`StoreError`] when the database cannot be opened or migrated.
 pub async fn open_stores(url: &str) -> Result<Stores, StoreError> {
+    open_stores_with(url, PG_CONNECTIONS_MAX).await
+}
+
+/// As [`open_stores`], holding at most `pg_connections_max` PostgreSQL connections (SQLite
+/// ignores it).
+///
+/// # Errors
+/// As [`open_stores`].
+pub async fn open_stores_with(url: &str, pg_connections_max: u32) -> Result<Stores, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = Arc::new(PostgresStore::connect(url).await?);
+        let store = Arc::new(PostgresStore::connect_with(url, pg_connections_max).await?);
         Ok(Stores {
             events: store.clone(),
             views: store.clone(),

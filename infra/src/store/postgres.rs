@@ -30,7 +30,8 @@ mod rows {
 const TREE_LAGS: &str =
     "SELECT tree_size > (SELECT COUNT(*) FROM merkle_nodes WHERE level = 0) FROM ledger_head WHERE id = 1";
 
-const CONNECTIONS_MAX: u32 = 16;
+/// The connections a PostgreSQL store holds at most, unless told otherwise.
+pub(super) const CONNECTIONS_MAX: u32 = 16;
 /// The NOTIFY channel on which every append announces the new tree size is this prefix and the
 /// ledger's schema: channels are per database, and several ledgers may share one database.
 const GROWTH_CHANNEL_PREFIX: &str = "huiyin_log_";
@@ -54,6 +55,16 @@ impl PostgresStore {
     /// # Errors
     /// [`StoreError`] when the server cannot be reached or the schema cannot be migrated.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, CONNECTIONS_MAX).await
+    }
+
+    /// As [`PostgresStore::connect`], holding at most `connections_max` connections (plus one
+    /// listening for growth). Many processes on one server share its `max_connections`.
+    ///
+    /// # Errors
+    /// As [`PostgresStore::connect`].
+    pub async fn connect_with(url: &str, connections_max: u32) -> Result<Self, StoreError> {
+        assert!(connections_max >= 1, "a pool needs a connection");
         let options: PgConnectOptions =
             url.parse()
                 .map_err(|error: sqlx::Error| StoreError::BadUrl {
@@ -61,7 +72,7 @@ impl PostgresStore {
                     reason: error.to_string(),
                 })?;
         let pool = PgPoolOptions::new()
-            .max_connections(CONNECTIONS_MAX)
+            .max_connections(connections_max)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await?;
