@@ -9,6 +9,7 @@ mod domain;
 mod e2e;
 mod escaping;
 mod fault;
+mod hostile;
 mod http;
 mod merkle;
 mod proof;
@@ -31,6 +32,7 @@ fn main() {
     trials.extend(e2e::trials());
     trials.extend(domain::trials());
     trials.extend(http::trials());
+    trials.extend(hostile::trials());
     trials.extend(read_side::trials());
     trials.extend(remind::trials());
     trials.extend(send::trials());
