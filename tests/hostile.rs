@@ -491,7 +491,7 @@ async fn wrong_credentials_in_every_form_get_401_and_append_nothing(db: Fresh) {
     let long = format!("hy_{}", "a".repeat(10_000));
     let liaison = cast.liaison.clone();
     // (what, Authorization header bytes, Cookie header bytes)
-    let cases: Vec<(String, Option<Vec<u8>>, Option<Vec<u8>>)> = vec![
+    let cases: Vec<CredentialCase> = vec![
         ("no credential".into(), None, None),
         ("an empty Authorization".into(), Some(b"".to_vec()), None),
         (
@@ -632,6 +632,9 @@ async fn wrong_credentials_in_every_form_get_401_and_append_nothing(db: Fresh) {
     assert_eq!(log_state(&*api.stores.events).await, before);
     tried("wrong_credentials", &db, inputs);
 }
+
+/// What a credential case is, its Authorization header's bytes and its Cookie header's bytes.
+type CredentialCase = (String, Option<Vec<u8>>, Option<Vec<u8>>);
 
 /// A token that has expired and one that was revoked, both of a liaison officer.
 async fn expired_and_revoked_tokens(api: &Api) -> (String, String) {

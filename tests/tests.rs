@@ -9,6 +9,7 @@ mod domain;
 mod e2e;
 mod escaping;
 mod fault;
+mod fuzz_corpus;
 mod hostile;
 mod http;
 mod merkle;
@@ -45,5 +46,6 @@ fn main() {
     trials.extend(browser::trials());
     trials.extend(escaping::trials());
     trials.extend(fault::trials());
+    trials.extend(fuzz_corpus::trials());
     libtest_mimic::run(&arguments, trials).exit();
 }
