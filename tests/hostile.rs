@@ -45,8 +45,8 @@ pub fn trials() -> Vec<Trial> {
     ));
     trials.extend(on_both(
         "hostile",
-        "strings_that_look_like_sql_html_or_paths_are_stored_and_read_back_verbatim",
-        strings_that_look_like_sql_html_or_paths_are_stored_and_read_back_verbatim,
+        "strings_that_look_like_sql_html_or_paths_read_back_verbatim_and_escaped_on_pages",
+        strings_that_look_like_sql_html_or_paths_read_back_verbatim_and_escaped_on_pages,
     ));
     trials.extend(on_both(
         "hostile",
@@ -844,7 +844,7 @@ pub fn interpreted_texts() -> Vec<&'static str> {
     ]
 }
 
-async fn strings_that_look_like_sql_html_or_paths_are_stored_and_read_back_verbatim(db: Fresh) {
+async fn strings_that_look_like_sql_html_or_paths_read_back_verbatim_and_escaped_on_pages(db: Fresh) {
     let api = Api::new(&db).await;
     let cast = Cast::of(&api).await;
     let texts = interpreted_texts();
@@ -908,6 +908,26 @@ async fn strings_that_look_like_sql_html_or_paths_are_stored_and_read_back_verba
             assert_eq!(row["title"], *text);
         }
     }
+    // Every page escapes it: the board and each item's page hold the HTML-escaped text, and none
+    // of the texts that carry markup appears raw.
+    let session = crate::web::log_in(&api, "liaison-web", Role::Liaison).await;
+    let board_page = crate::web::get(&api, "/", Some(&session))
+        .await
+        .expect_html(StatusCode::OK);
+    for (n, text) in texts.iter().enumerate() {
+        let item_page = crate::web::get(&api, &format!("/items/2024-V-{n:03}"), Some(&session))
+            .await
+            .expect_html(StatusCode::OK);
+        for (page, html) in [("board", &board_page), ("item", &item_page)] {
+            assert!(
+                html.contains(&html_escaped(text)),
+                "{page} page lacks {text:?}"
+            );
+            if text.contains(['<', '>', '"']) {
+                assert!(!html.contains(*text), "{page} page shows {text:?} raw");
+            }
+        }
+    }
     // The log verifies with all of it in.
     let verify = crate::support::huiyin(&db, &["verify"], "");
     assert_eq!(
@@ -917,6 +937,14 @@ async fn strings_that_look_like_sql_html_or_paths_are_stored_and_read_back_verba
         String::from_utf8_lossy(&verify.stdout)
     );
     tried("verbatim_strings", &db, texts.len() + 1);
+}
+
+/// Text as HTML shows it: `&`, `<`, `>` and `"` escaped (what maud does).
+fn html_escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 // ---------------------------------------------------------------------------------------------
