@@ -844,7 +844,9 @@ pub fn interpreted_texts() -> Vec<&'static str> {
     ]
 }
 
-async fn strings_that_look_like_sql_html_or_paths_read_back_verbatim_and_escaped_on_pages(db: Fresh) {
+async fn strings_that_look_like_sql_html_or_paths_read_back_verbatim_and_escaped_on_pages(
+    db: Fresh,
+) {
     let api = Api::new(&db).await;
     let cast = Cast::of(&api).await;
     let texts = interpreted_texts();
