@@ -45,5 +45,5 @@ load duration="60" clients="32" db="":
 # with scripts/fuzz-seed; shrink one with `cargo +nightly fuzz cmin <target>` before committing.
 fuzz seconds="60":
     cd fuzz && for target in command_decision canonical_round_trip proof_verifiers; do \
-        cargo +nightly fuzz run "$target" -- -max_total_time={{seconds}} -rss_limit_mb=2048 -max_len=65536 || exit 1; \
+        cargo +nightly fuzz run "$target" -O -- -max_total_time={{seconds}} -rss_limit_mb=2048 -max_len=65536 || exit 1; \
     done
