@@ -40,6 +40,7 @@ bench items="1000" events="100000" runs="3":
 load duration="60" clients="32" db="":
     cargo build --release --bin huiyin --bin huiyin-load
     target/release/huiyin-load --duration-s {{duration}} --clients {{clients}} --demo {{ if db != "" { "--db " + db } else { "" } }}
+
 # Runs each fuzz target for SECONDS (default 60) with nightly and libFuzzer, adding what it finds
 # to fuzz/corpus/<target>/ (replayed on stable by `cargo test`: fuzz_corpus). Seed an empty corpus
 # with scripts/fuzz-seed; shrink one with `cargo +nightly fuzz cmin <target>` before committing.
