@@ -40,3 +40,11 @@ bench items="1000" events="100000" runs="3":
 load duration="60" clients="32" db="":
     cargo build --release --bin huiyin --bin huiyin-load
     target/release/huiyin-load --duration-s {{duration}} --clients {{clients}} --demo {{ if db != "" { "--db " + db } else { "" } }}
+
+# Runs each fuzz target for SECONDS (default 60) with nightly and libFuzzer, adding what it finds
+# to fuzz/corpus/<target>/ (replayed on stable by `cargo test`: fuzz_corpus). Seed an empty corpus
+# with scripts/fuzz-seed; shrink one with `cargo +nightly fuzz cmin <target>` before committing.
+fuzz seconds="60":
+    cd fuzz && for target in command_decision canonical_round_trip proof_verifiers; do \
+        cargo +nightly fuzz run "$target" -O -- -max_total_time={{seconds}} -rss_limit_mb=2048 -max_len=65536 || exit 1; \
+    done

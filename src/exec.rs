@@ -18,8 +18,22 @@ use serde_json::{json, Value};
 use crate::cli::ExecArgs;
 use crate::output;
 
-/// Splits input into commands: one JSON value (which may span lines), or JSON Lines.
-pub(crate) fn split_commands(text: &str) -> Vec<&str> {
+/// Splits input into commands: one JSON value (which may span lines), or JSON Lines. A line
+/// that is not UTF-8 is kept, as an error, so that it is refused on its own line of output
+/// rather than stopping the whole run.
+pub(crate) fn split_commands(input: &[u8]) -> Vec<Result<&str, std::str::Utf8Error>> {
+    if let Ok(text) = std::str::from_utf8(input) {
+        return split_text(text).into_iter().map(Ok).collect();
+    }
+    input
+        .split(|byte| *byte == b'\n')
+        .map(<[u8]>::trim_ascii)
+        .filter(|line| !line.is_empty())
+        .map(std::str::from_utf8)
+        .collect()
+}
+
+fn split_text(text: &str) -> Vec<&str> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Vec::new();
@@ -53,14 +67,14 @@ pub(crate) async fn run(
     rules: Rules,
     args: ExecArgs,
 ) -> anyhow::Result<ExitCode> {
-    let text = if args.file.as_os_str() == "-" {
-        let mut text = String::new();
+    let input = if args.file.as_os_str() == "-" {
+        let mut input = Vec::new();
         std::io::stdin()
-            .read_to_string(&mut text)
+            .read_to_end(&mut input)
             .context("reading commands from standard input")?;
-        text
+        input
     } else {
-        std::fs::read_to_string(&args.file)
+        std::fs::read(&args.file)
             .with_context(|| format!("reading commands from {}", args.file.display()))?
     };
     let defaults = default_actor(&args)?;
@@ -70,13 +84,17 @@ pub(crate) async fn run(
     let writer = Writer::spawn(ledger, WriterConfig::default());
     let mut in_flight: std::collections::VecDeque<Answer> = std::collections::VecDeque::new();
     let mut all_ok = true;
-    for line in split_commands(&text) {
+    for line in split_commands(&input) {
         if in_flight.len() >= EXEC_IN_FLIGHT_MAX {
             if let Some(answer) = in_flight.pop_front() {
                 all_ok &= print_result(answer.await)?;
             }
         }
-        in_flight.push_back(submit_one(&writer, line, &args, defaults.as_ref()).await);
+        let answer = match line {
+            Ok(line) => submit_one(&writer, line, &args, defaults.as_ref()).await,
+            Err(error) => not_utf8(error),
+        };
+        in_flight.push_back(answer);
     }
     while let Some(answer) = in_flight.pop_front() {
         all_ok &= print_result(answer.await)?;
@@ -156,6 +174,15 @@ async fn submit_one(
         .boxed(),
         Err(error) => futures::future::ready(Err((Some(command_id), error))).boxed(),
     }
+}
+
+/// The refusal of a line that is not UTF-8.
+fn not_utf8(error: std::str::Utf8Error) -> Answer {
+    let refusal = CommandError::invalid(
+        format!("the line is not UTF-8: {error}"),
+        format!("该行不是 UTF-8 文本：{error}"),
+    );
+    futures::future::ready(Err((None, refusal))).boxed()
 }
 
 fn accepted(outcome: &CommandOutcome) -> Value {

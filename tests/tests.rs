@@ -9,6 +9,8 @@ mod domain;
 mod e2e;
 mod escaping;
 mod fault;
+mod fuzz_corpus;
+mod hostile;
 mod http;
 mod merkle;
 mod proof;
@@ -31,6 +33,7 @@ fn main() {
     trials.extend(e2e::trials());
     trials.extend(domain::trials());
     trials.extend(http::trials());
+    trials.extend(hostile::trials());
     trials.extend(read_side::trials());
     trials.extend(remind::trials());
     trials.extend(send::trials());
@@ -43,5 +46,6 @@ fn main() {
     trials.extend(browser::trials());
     trials.extend(escaping::trials());
     trials.extend(fault::trials());
+    trials.extend(fuzz_corpus::trials());
     libtest_mimic::run(&arguments, trials).exit();
 }

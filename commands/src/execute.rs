@@ -126,35 +126,13 @@ impl Ledger {
         command_id: &str,
         default_actor: Option<&Actor>,
     ) -> Result<Prepared, CommandError> {
-        validate::id("command_id", command_id)?;
-        let Some(rule) = access::command_rule(&submitted.command_type) else {
-            return Err(unknown_command(&submitted.command_type));
-        };
-        let actor = submitted.actor(default_actor)?;
-        let at = submitted.business_time(&*self.clock, &self.rules.deadlines.time_zone)?;
-        let (id, action) = match rule.stream {
-            StreamKind::Item => {
-                let action: ItemAction = parse_action(submitted)?;
-                (action.item_id().to_owned(), Action::Item(action))
-            }
-            StreamKind::Follow => {
-                let action: FollowAction = parse_action(submitted)?;
-                (action.follow_id().to_owned(), Action::Follow(action))
-            }
-            StreamKind::Engagement => {
-                let action: EngagementAction = parse_action(submitted)?;
-                (
-                    action.engagement_id().to_owned(),
-                    Action::Engagement(action),
-                )
-            }
-            StreamKind::Person => {
-                let action: PersonAction = parse_action(submitted)?;
-                (action.person_id().to_owned(), Action::Person(action))
-            }
-        };
-        let envelope = self.envelope(submitted, command_id, rule, &id, actor, at)?;
-        Ok(Prepared { envelope, action })
+        prepare(
+            submitted,
+            command_id,
+            default_actor,
+            &*self.clock,
+            &self.rules,
+        )
     }
 
     /// Idempotency → load → decide → append, for a prepared command, one transaction per try.
@@ -166,33 +144,6 @@ impl Ledger {
             Action::Engagement(action) => self.run_plain::<Engagement>(envelope, action).await,
             Action::Person(action) => self.run_plain::<Person>(envelope, action).await,
         }
-    }
-
-    /// Checks the stream id and fingerprints the request.
-    fn envelope(
-        &self,
-        submitted: &Submitted,
-        command_id: &str,
-        rule: &CommandRule,
-        id: &str,
-        actor: Actor,
-        at: BusinessTime,
-    ) -> Result<Envelope, CommandError> {
-        validate::id(rule.stream.id_field(), id)?;
-        let request_hash = submitted.request_hash(&actor)?;
-        let meta = CommandMeta {
-            command_id: command_id.to_owned(),
-            request_hash,
-            at: at.to_string(),
-            actor: actor.id.clone(),
-            role: actor.role.as_str().to_owned(),
-        };
-        Ok(Envelope {
-            actor,
-            at,
-            stream: rule.stream.stream(id),
-            meta,
-        })
     }
 
     /// The first result of this command id, when it was already recorded with the same request.
@@ -380,6 +331,72 @@ impl Routed for Person {
     fn command(actor: Actor, at: BusinessTime, action: PersonAction) -> Self::Command {
         aggregates::command::Command { actor, at, action }
     }
+}
+
+/// The checks that need no store: command id, type, actor, `at`, data, stream id. Pure: the
+/// clock is asked only for a missing `at`.
+pub(crate) fn prepare(
+    submitted: &Submitted,
+    command_id: &str,
+    default_actor: Option<&Actor>,
+    clock: &dyn Clock,
+    rules: &Rules,
+) -> Result<Prepared, CommandError> {
+    validate::id("command_id", command_id)?;
+    let Some(rule) = access::command_rule(&submitted.command_type) else {
+        return Err(unknown_command(&submitted.command_type));
+    };
+    let actor = submitted.actor(default_actor)?;
+    let at = submitted.business_time(clock, &rules.deadlines.time_zone)?;
+    let (id, action) = match rule.stream {
+        StreamKind::Item => {
+            let action: ItemAction = parse_action(submitted)?;
+            (action.item_id().to_owned(), Action::Item(action))
+        }
+        StreamKind::Follow => {
+            let action: FollowAction = parse_action(submitted)?;
+            (action.follow_id().to_owned(), Action::Follow(action))
+        }
+        StreamKind::Engagement => {
+            let action: EngagementAction = parse_action(submitted)?;
+            (
+                action.engagement_id().to_owned(),
+                Action::Engagement(action),
+            )
+        }
+        StreamKind::Person => {
+            let action: PersonAction = parse_action(submitted)?;
+            (action.person_id().to_owned(), Action::Person(action))
+        }
+    };
+    let envelope = envelope(submitted, command_id, rule, &id, actor, at)?;
+    Ok(Prepared { envelope, action })
+}
+
+/// Checks the stream id and fingerprints the request.
+fn envelope(
+    submitted: &Submitted,
+    command_id: &str,
+    rule: &CommandRule,
+    id: &str,
+    actor: Actor,
+    at: BusinessTime,
+) -> Result<Envelope, CommandError> {
+    validate::id(rule.stream.id_field(), id)?;
+    let request_hash = submitted.request_hash(&actor)?;
+    let meta = CommandMeta {
+        command_id: command_id.to_owned(),
+        request_hash,
+        at: at.to_string(),
+        actor: actor.id.clone(),
+        role: actor.role.as_str().to_owned(),
+    };
+    Ok(Envelope {
+        actor,
+        at,
+        stream: rule.stream.stream(id),
+        meta,
+    })
 }
 
 /// Parses `{"type","data"}` into an aggregate's action.

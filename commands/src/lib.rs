@@ -11,12 +11,15 @@
 //!   open children of a deliberation opinion), since the aggregate sees only its own stream.
 //! - [`Clock`]: where "now" comes from when a command carries no `at`; tests pass a fixed one.
 //!
+//! - [`fuzz`]: the body of the command fuzz target, replayed over its corpus by the tests.
+//!
 //! Nothing here knows which database it talks to: the store is an `Arc<dyn EventStore>`.
 
 mod calendar_log;
 mod error;
 mod execute;
 mod facts;
+pub mod fuzz;
 mod submitted;
 mod writer;
 

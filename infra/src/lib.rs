@@ -12,6 +12,7 @@
 //! - [`views`]: where projections keep their rows and checkpoints ([`views::ViewStore`]).
 //! - [`verify`]: re-hashing the log, checking every chain link, the Merkle tree, the checkpoints and
 //!   their signatures.
+//! - [`fuzz`]: the bodies of the fuzz targets for the canonicaliser and the proof verifiers.
 //! - [`credentials`]: password hashes, bearer tokens and sessions, outside the ledger
 //!   ([`credentials::CredentialStore`]).
 
@@ -19,6 +20,7 @@ pub mod canonical;
 pub mod checkpoint;
 pub mod credentials;
 pub mod export;
+pub mod fuzz;
 pub mod merkle;
 pub mod note;
 pub mod outbox;

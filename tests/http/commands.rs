@@ -365,7 +365,7 @@ fn rule_refusals(cast: &Cast) -> Vec<Refusal<'_>> {
 
 /// Data of the right shape for each command type, so that only the role decides. A command type
 /// the domain adds without a sample here fails this test, which keeps the table test complete.
-fn sample_data(command_type: &str, id: &str) -> Value {
+pub fn sample_data(command_type: &str, id: &str) -> Value {
     let person = json!({"id": "d-1", "name": "王芳"});
     match command_type {
         "FileItem" => json!({"item_id": id, "kind": "suggestion", "title": "样例", "body": "",

@@ -12,7 +12,7 @@
 //!   `password set` on the command line.
 
 mod access;
-mod commands;
+pub mod commands;
 mod ops;
 mod process;
 mod proofs;
