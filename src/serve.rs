@@ -28,10 +28,17 @@ pub(crate) async fn run(
     } else {
         Vec::new()
     };
+    // The demo signs its checkpoints with a published key unless given one, so that the audit
+    // page has a checkpoint to show and `verify --key` something to check.
+    let signer = match &args.checkpoint_key {
+        Some(path) => Some(crate::keys::read_signer(path)?),
+        None if args.demo => Some(crate::demo::demo_signer(origin)?),
+        None => None,
+    };
     let (stop_signing, signing_stopped) = tokio::sync::watch::channel(false);
-    let signing = match &args.checkpoint_key {
-        Some(path) => {
-            let signer = crate::keys::read_signer(path)?;
+    let signing = match &signer {
+        Some(signer) => {
+            let signer = signer.clone();
             let every = Duration::from_secs(args.checkpoint_every_s);
             let events = Arc::clone(&stores.events);
             let origin = origin.to_owned();
@@ -70,6 +77,15 @@ pub(crate) async fn run(
                 login.person_id,
                 login.password
             ));
+        }
+        if args.checkpoint_key.is_none() {
+            if let Some(signer) = &signer {
+                lines.push_str(&format!(
+                    "\nhuiyin: checkpoints are signed with the demo's published key (demo only); \
+                     check them with: huiyin verify --key {}",
+                    signer.verifier()
+                ));
+            }
         }
         output::text(&lines)?;
     }

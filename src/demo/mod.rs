@@ -12,8 +12,10 @@ use anyhow::{bail, Context};
 use commands::{CommandError, Ledger, Submitted, SystemClock};
 use huiyin::reading;
 use huiyin::when::ReadAt;
+use infra::note::{KeyType, SignerKey};
 use infra::store::Stores;
 use jiff::Timestamp;
+use sha2::{Digest, Sha256};
 
 use aggregates::actor::Role;
 use huiyin::auth::password::PasswordCost;
@@ -105,6 +107,15 @@ async fn person_on_item(
 /// Sets a known password for one person of the story per role, so a newcomer can log in as each:
 /// the leader of a current-year item awaiting its answer and the deputy of one awaiting a rating,
 /// so both have something to do. Demo only: the passwords are printed.
+/// The key the demo signs its checkpoints with when `serve --demo` is given none: derived from a
+/// published phrase, so anyone can check (and forge) them — for the demonstration only.
+pub(crate) fn demo_signer(origin: &str) -> anyhow::Result<SignerKey> {
+    let seed: [u8; 32] =
+        Sha256::digest(b"huiyin demo checkpoint key: published, never for a real ledger").into();
+    SignerKey::from_seed(origin, KeyType::Ed25519, seed)
+        .with_context(|| format!("{origin} cannot name a key"))
+}
+
 pub(crate) async fn demo_logins(stores: &Stores, rules: &Rules) -> anyhow::Result<Vec<DemoLogin>> {
     let year = Timestamp::now()
         .to_zoned(rules.deadlines.time_zone.clone())

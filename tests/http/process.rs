@@ -24,6 +24,11 @@ pub fn trials() -> Vec<Trial> {
         "serve_signs_a_checkpoint_at_start_and_again_after_the_log_grows",
         serve_signs_a_checkpoint_at_start_and_again_after_the_log_grows,
     ));
+    trials.extend(on_both(
+        "http",
+        "serve_demo_prints_a_login_per_role_each_logs_in_and_checkpoints_verify_with_the_printed_key",
+        serve_demo_prints_a_login_per_role_each_logs_in_and_checkpoints_verify_with_the_printed_key,
+    ));
     trials
 }
 
@@ -71,6 +76,11 @@ impl Server {
 
 /// Starts `huiyin serve` on a free port and waits (bounded) for the line naming its address.
 fn start(db: &Fresh, extra: &[&str]) -> Server {
+    start_reading(db, extra).0
+}
+
+/// As [`start`], with the lines the server prints after its address.
+fn start_reading(db: &Fresh, extra: &[&str]) -> (Server, mpsc::Receiver<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_huiyin"))
         .arg("--db")
         .arg(&db.url)
@@ -85,18 +95,24 @@ fn start(db: &Fresh, extra: &[&str]) -> Server {
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { return };
-            if let Some(address) = line.strip_prefix("huiyin: listening on http://") {
-                let _ = sender.send(address.to_owned());
+            if sender.send(line).is_err() {
+                return;
             }
         }
     });
-    let address = receiver
-        .recv_timeout(WAIT_BOUND)
-        .expect("huiyin serve prints its address");
-    Server {
+    let address = loop {
+        let line = receiver
+            .recv_timeout(WAIT_BOUND)
+            .expect("huiyin serve prints its address");
+        if let Some(address) = line.strip_prefix("huiyin: listening on http://") {
+            break address.to_owned();
+        }
+    };
+    let server = Server {
         child: Some(child),
         address,
-    }
+    };
+    (server, receiver)
 }
 
 /// One HTTP/1.1 exchange over a fresh connection: status and body.
@@ -326,4 +342,74 @@ async fn serve_signs_a_checkpoint_at_start_and_again_after_the_log_grows(db: Fre
         "{}",
         String::from_utf8_lossy(&verified.stderr)
     );
+}
+
+/// The README's run command: `serve --demo` prints one login per role, each of which logs in
+/// over the socket in its role, and the key its checkpoints are signed with.
+async fn serve_demo_prints_a_login_per_role_each_logs_in_and_checkpoints_verify_with_the_printed_key(
+    db: Fresh,
+) {
+    let (server, lines) = start_reading(&db, &["--demo"]);
+    let mut logins = Vec::new();
+    let verifier = loop {
+        let line = lines
+            .recv_timeout(WAIT_BOUND)
+            .expect("serve --demo prints its logins and its key");
+        if let Some((_, key)) = line.split_once("huiyin verify --key ") {
+            break key.trim().to_owned();
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if line.starts_with("  ") && words.len() == 3 && words[0] != "role" {
+            logins.push((
+                words[0].to_owned(),
+                words[1].to_owned(),
+                words[2].to_owned(),
+            ));
+        }
+    };
+    let roles: Vec<&str> = logins.iter().map(|(role, _, _)| role.as_str()).collect();
+    assert_eq!(
+        roles,
+        [
+            "liaison",
+            "court_office",
+            "handler",
+            "leader",
+            "deputy",
+            "auditor",
+            "admin"
+        ]
+    );
+    for (role, person, password) in &logins {
+        let login = json!({"person_id": person, "password": password, "role": role}).to_string();
+        let (status, who) = exchange(
+            &server.address,
+            "POST",
+            "/login",
+            &[("Content-Type", "application/json")],
+            &login,
+        );
+        assert_eq!((status, &who["role"]), (200, &json!(role)), "{role}: {who}");
+    }
+    // The demo's log is signed at start; `verify` checks the signature with the printed key.
+    let (_, health) = exchange(&server.address, "GET", "/healthz", &[], "");
+    let tree_size = health["tree_size"].as_u64().expect("tree size");
+    let issued = json_line(&huiyin(
+        &db,
+        &[
+            "token",
+            "issue",
+            "--person",
+            "auditor-01",
+            "--role",
+            "auditor",
+        ],
+        "",
+    ));
+    let token = issued["token"].as_str().expect("token");
+    wait_for_signed_checkpoint(&server.address, token, tree_size);
+    let verified = json_line(&huiyin(&db, &["verify", "--key", &verifier], ""));
+    assert_eq!(verified["signatures"], "verified", "{verified}");
+    assert!(verified["checkpoints"].as_u64() >= Some(1), "{verified}");
+    assert!(server.terminate().success());
 }
