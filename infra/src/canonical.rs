@@ -40,6 +40,45 @@ pub fn to_canonical_bytes(value: &Value) -> Result<Vec<u8>, CanonicalError> {
     Ok(out)
 }
 
+/// Appends the RFC 8785 canonical JSON of `value` to `out` (which is not cleared first), so a
+/// caller checking many values can reuse one buffer.
+///
+/// # Errors
+/// As [`to_canonical_bytes`]; `out` then holds a partial value.
+pub fn write_canonical(out: &mut Vec<u8>, value: &Value) -> Result<(), CanonicalError> {
+    write_value(out, value, 0)
+}
+
+/// True when `bytes` are exactly the canonical form of `value`; `scratch` is a reusable buffer.
+///
+/// # Errors
+/// As [`to_canonical_bytes`].
+pub fn is_canonical_form(
+    value: &Value,
+    bytes: &[u8],
+    scratch: &mut Vec<u8>,
+) -> Result<bool, CanonicalError> {
+    scratch.clear();
+    write_value(scratch, value, 0)?;
+    Ok(scratch.as_slice() == bytes)
+}
+
+/// True when a member name may sort differently by UTF-16 code units than by UTF-8 bytes: it
+/// holds a character at or above U+E000 (UTF-8 lead byte 0xEE or more).
+fn needs_utf16_order(name: &str) -> bool {
+    name.bytes().any(|byte| byte >= 0xee)
+}
+
+/// JCS member order: by UTF-16 code units. For names below U+E000 that is UTF-8 byte order,
+/// compared without encoding anything.
+fn jcs_order(a: &str, b: &str) -> std::cmp::Ordering {
+    if needs_utf16_order(a) || needs_utf16_order(b) {
+        a.encode_utf16().cmp(b.encode_utf16())
+    } else {
+        a.as_bytes().cmp(b.as_bytes())
+    }
+}
+
 fn write_value(out: &mut Vec<u8>, value: &Value, depth: usize) -> Result<(), CanonicalError> {
     if depth > DEPTH_MAX {
         return Err(CanonicalError::TooDeep);
@@ -62,20 +101,20 @@ fn write_value(out: &mut Vec<u8>, value: &Value, depth: usize) -> Result<(), Can
         }
         Value::Object(members) => {
             // JCS orders members by the UTF-16 code units of their names, which differs from
-            // UTF-8 byte order for characters above U+FFFF.
-            let mut sorted: Vec<(Vec<u16>, &String, &Value)> = members
-                .iter()
-                .map(|(name, member)| (name.encode_utf16().collect(), name, member))
-                .collect();
-            sorted.sort_by(|a, b| a.0.cmp(&b.0));
+            // UTF-8 byte order for characters above U+FFFF. The map usually iterates in that
+            // order already (sorted by UTF-8 bytes, names below U+E000); only when it does not
+            // are the members sorted.
+            let in_order = members
+                .keys()
+                .zip(members.keys().skip(1))
+                .all(|(a, b)| jcs_order(a, b).is_lt());
             out.push(b'{');
-            for (index, (_, name, member)) in sorted.into_iter().enumerate() {
-                if index > 0 {
-                    out.push(b',');
-                }
-                write_string(out, name);
-                out.push(b':');
-                write_value(out, member, depth + 1)?;
+            if in_order {
+                write_members(out, members.iter(), depth)?;
+            } else {
+                let mut sorted: Vec<(&String, &Value)> = members.iter().collect();
+                sorted.sort_by(|a, b| jcs_order(a.0, b.0));
+                write_members(out, sorted.into_iter(), depth)?;
             }
             out.push(b'}');
         }
@@ -83,15 +122,32 @@ fn write_value(out: &mut Vec<u8>, value: &Value, depth: usize) -> Result<(), Can
     Ok(())
 }
 
+fn write_members<'a>(
+    out: &mut Vec<u8>,
+    members: impl Iterator<Item = (&'a String, &'a Value)>,
+    depth: usize,
+) -> Result<(), CanonicalError> {
+    for (index, (name, member)) in members.enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        write_string(out, name);
+        out.push(b':');
+        write_value(out, member, depth + 1)?;
+    }
+    Ok(())
+}
+
 fn write_number(out: &mut Vec<u8>, number: &serde_json::Number) -> Result<(), CanonicalError> {
+    let mut digits = itoa::Buffer::new();
     if let Some(unsigned) = number.as_u64() {
         if unsigned <= INTEGER_ABS_MAX {
-            out.extend_from_slice(unsigned.to_string().as_bytes());
+            out.extend_from_slice(digits.format(unsigned).as_bytes());
             return Ok(());
         }
     } else if let Some(signed) = number.as_i64() {
         if signed.unsigned_abs() <= INTEGER_ABS_MAX {
-            out.extend_from_slice(signed.to_string().as_bytes());
+            out.extend_from_slice(digits.format(signed).as_bytes());
             return Ok(());
         }
     }
@@ -103,6 +159,15 @@ fn write_number(out: &mut Vec<u8>, number: &serde_json::Number) -> Result<(), Ca
 /// for the other control characters, and every other character as its UTF-8 bytes.
 fn write_string(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
+    // Most strings need no escape: copy them whole.
+    if !text
+        .bytes()
+        .any(|byte| byte < 0x20 || byte == b'"' || byte == b'\\')
+    {
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+        return;
+    }
     for character in text.chars() {
         match character {
             '"' => out.extend_from_slice(b"\\\""),

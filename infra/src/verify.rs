@@ -10,7 +10,9 @@
 use futures::stream::{BoxStream, Peekable};
 use futures::{StreamExt, TryStreamExt};
 
-use crate::canonical::to_canonical_bytes;
+use serde_json::Value;
+
+use crate::canonical::is_canonical_form;
 use crate::checkpoint::{open_checkpoint, verify_cosignatures, Checkpoint, CheckpointError};
 use crate::merkle::{CompactRange, NodeId};
 use crate::note::VerifierKey;
@@ -91,6 +93,8 @@ pub struct VerifyOptions {
 pub struct ChainVerifier {
     next_position: u64,
     prev: Hash,
+    /// Reused for each record's canonical form.
+    scratch: Vec<u8>,
 }
 
 impl Default for ChainVerifier {
@@ -98,8 +102,21 @@ impl Default for ChainVerifier {
         ChainVerifier {
             next_position: 0,
             prev: Hash::ZERO,
+            scratch: Vec::with_capacity(1_024),
         }
     }
+}
+
+/// True when a record's `prev` member is written as lowercase hex, the only way the record
+/// format writes a hash ([`Hash`] itself would also read uppercase).
+fn prev_is_lowercase_hex(value: &Value) -> bool {
+    value
+        .get("prev")
+        .and_then(Value::as_str)
+        .is_some_and(|text| {
+            text.bytes()
+                .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte))
+        })
 }
 
 impl ChainVerifier {
@@ -123,15 +140,19 @@ impl ChainVerifier {
                 stored.hash
             )));
         }
-        let record: Record = serde_json::from_slice(&stored.canonical)
+        // The stored bytes are parsed once; their canonical form is written from that parse
+        // and compared, then the parse becomes the record by value. Every member the record
+        // holds is written back as parsed except a hash, which `Hash` would also read in
+        // uppercase: hence the explicit check of `prev`.
+        let value: Value = serde_json::from_slice(&stored.canonical)
             .map_err(|error| broken(format!("stored bytes are not a record: {error}")))?;
-        let value = serde_json::to_value(&record)
-            .map_err(|error| broken(format!("record cannot be re-encoded: {error}")))?;
-        let canonical = to_canonical_bytes(&value)
+        let canonical = is_canonical_form(&value, &stored.canonical, &mut self.scratch)
             .map_err(|error| broken(format!("record has no canonical form: {error}")))?;
-        if canonical != stored.canonical {
+        if !canonical || !prev_is_lowercase_hex(&value) {
             return Err(broken("stored bytes are not in canonical form".to_owned()));
         }
+        let record: Record = serde_json::from_value(value)
+            .map_err(|error| broken(format!("stored bytes are not a record: {error}")))?;
         if record.position != stored.position
             || record.stream != stored.stream
             || record.version != stored.version
@@ -478,4 +499,96 @@ fn check_head(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::seal;
+    use serde_json::json;
+
+    fn sample() -> Record {
+        Record {
+            position: 0,
+            stream: "item/2024-S-001".into(),
+            version: 1,
+            event_type: "ItemFiled".into(),
+            schema: 1,
+            at: "2024-03-01T09:00:00+08:00".into(),
+            recorded_at: "2024-03-01T01:00:03.125Z".into(),
+            actor: "liaison-01".into(),
+            role: "liaison".into(),
+            command_id: "8a3e".into(),
+            data: json!({"title": "执行款\"发放\"", "item_id": "2024-S-001", "count": 3}),
+            prev: Hash::ZERO,
+        }
+    }
+
+    /// The record stored as `bytes`, hashed correctly, so only the form can be wrong.
+    fn stored(bytes: Vec<u8>) -> StoredRecord {
+        StoredRecord {
+            position: 0,
+            stream: "item/2024-S-001".into(),
+            version: 1,
+            hash: leaf_hash(&bytes),
+            prev: Hash::ZERO,
+            canonical: bytes,
+        }
+    }
+
+    fn check(bytes: Vec<u8>) -> Result<Record, VerifyError> {
+        ChainVerifier::default().check(&stored(bytes))
+    }
+
+    fn text_of(record: Record) -> String {
+        String::from_utf8(seal(record).expect("seal").canonical).expect("utf-8")
+    }
+
+    #[test]
+    fn a_sealed_record_verifies_and_reads_back_as_sealed() {
+        let sealed = seal(sample()).expect("seal");
+        assert_eq!(check(sealed.canonical).expect("intact"), sample());
+    }
+
+    #[test]
+    fn a_record_with_an_uppercase_prev_hash_is_not_canonical() {
+        let mut record = sample();
+        record.prev = leaf_hash(b"x");
+        let text = text_of(record.clone());
+        let upper = text.replace(&record.prev.to_hex(), &record.prev.to_hex().to_uppercase());
+        assert_ne!(text, upper);
+        let error = check(upper.into_bytes()).expect_err("uppercase hex");
+        assert!(
+            error.to_string().contains("not in canonical form"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn members_out_of_order_whitespace_or_escapes_are_not_canonical() {
+        let text = text_of(sample());
+        let swapped = text.replacen(
+            r#""actor":"liaison-01","at":"2024-03-01T09:00:00+08:00""#,
+            r#""at":"2024-03-01T09:00:00+08:00","actor":"liaison-01""#,
+            1,
+        );
+        let spaced = text.replacen(r#""schema":1"#, r#""schema": 1"#, 1);
+        let escaped = text.replacen("执行款", r"\u6267行款", 1);
+        for bad in [swapped, spaced, escaped] {
+            assert_ne!(bad, text);
+            let error = check(bad.into_bytes()).expect_err("not canonical");
+            assert!(
+                error.to_string().contains("not in canonical form"),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_member_is_not_a_record() {
+        let text = text_of(sample());
+        let extra = text.replacen(r#"{"actor""#, r#"{"aaa":1,"actor""#, 1);
+        let error = check(extra.into_bytes()).expect_err("unknown member");
+        assert!(error.to_string().contains("not a record"), "{error}");
+    }
 }
