@@ -16,7 +16,7 @@ use infra::verify::{verify_store, VerifiedLog, VerifyError, VerifyOptions};
 use projections::board::{BoardProjection, BoardView};
 use projections::figures::FiguresProjection;
 use projections::notices::NoticeProjection;
-use projections::Projection;
+use projections::{Folded, Projection};
 use serde_json::json;
 
 use huiyin::tables::{board_cells, board_csv, BOARD_HEADER};
@@ -48,22 +48,6 @@ pub(crate) async fn board(
 
 pub(crate) async fn rebuild(stores: &Stores, args: RebuildArgs) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
-    let mut records = 0;
-    records += rebuild_one::<BoardProjection>(stores, &args).await?;
-    records += rebuild_one::<FiguresProjection>(stores, &args).await?;
-    records += rebuild_one::<NoticeProjection>(stores, &args).await?;
-    let seconds = started.elapsed().as_secs_f64();
-    output::json_line(&json!({
-        "rebuilt": [BoardProjection::NAME, FiguresProjection::NAME, NoticeProjection::NAME],
-        "records": records,
-        "seconds": seconds,
-        "records_per_second": if seconds > 0.0 { (records as f64 / seconds).round() } else { 0.0 },
-    }))?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Rebuilds one projection with its own progress bar; returns the records folded.
-async fn rebuild_one<P: Projection>(stores: &Stores, args: &RebuildArgs) -> anyhow::Result<u64> {
     let bar = if args.quiet {
         ProgressBar::hidden()
     } else {
@@ -75,15 +59,31 @@ async fn rebuild_one<P: Projection>(stores: &Stores, args: &RebuildArgs) -> anyh
         )?
         .progress_chars("=> "),
     );
-    bar.set_message(P::NAME);
-    let folded =
-        projections::runner::rebuild::<P>(&*stores.events, &*stores.views, |done, total| {
+    bar.set_message("all");
+    // One read of the log feeds every projection.
+    let mut board = Folded::<BoardProjection>::default();
+    let mut figures = Folded::<FiguresProjection>::default();
+    let mut notices = Folded::<NoticeProjection>::default();
+    let read = projections::runner::rebuild_all(
+        &*stores.events,
+        &*stores.views,
+        &mut [&mut board, &mut figures, &mut notices],
+        |done, total| {
             bar.set_length(total);
             bar.set_position(done);
-        })
-        .await?;
+        },
+    )
+    .await?;
     bar.finish();
-    Ok(folded)
+    let records = read * 3;
+    let seconds = started.elapsed().as_secs_f64();
+    output::json_line(&json!({
+        "rebuilt": [BoardProjection::NAME, FiguresProjection::NAME, NoticeProjection::NAME],
+        "records": records,
+        "seconds": seconds,
+        "records_per_second": if seconds > 0.0 { (records as f64 / seconds).round() } else { 0.0 },
+    }))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 pub(crate) fn print_board(view: &BoardView, format: Format) -> anyhow::Result<()> {

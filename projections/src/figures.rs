@@ -169,12 +169,11 @@ impl Projection for FiguresProjection {
 
 /// Decodes a record into the event enum of its stream's kind.
 fn decode<E: serde::de::DeserializeOwned>(record: &Record) -> Result<E, FoldError> {
-    serde_json::from_value(serde_json::json!({"type": record.event_type, "data": record.data}))
-        .map_err(|error| FoldError {
-            position: record.position,
-            event_type: record.event_type.clone(),
-            reason: error.to_string(),
-        })
+    crate::decode_tagged(&record.event_type, &record.data).map_err(|error| FoldError {
+        position: record.position,
+        event_type: record.event_type.clone(),
+        reason: error.to_string(),
+    })
 }
 
 fn apply_item_record(row: Option<Facts>, record: &Record) -> Result<Option<Facts>, FoldError> {

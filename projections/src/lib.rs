@@ -27,7 +27,7 @@ use aggregates::item::ItemEvent;
 use infra::record::Record;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Why a record could not be folded: a record of an item stream that is not an item event.
 #[derive(Debug, thiserror::Error)]
@@ -46,7 +46,27 @@ pub struct FoldError {
 /// # Errors
 /// When the type is not an item event or its data does not fit it.
 pub fn decode_item_event(event_type: &str, data: &Value) -> Result<ItemEvent, serde_json::Error> {
-    serde_json::from_value(json!({"type": event_type, "data": data}))
+    decode_tagged(event_type, data)
+}
+
+/// Decodes an event enum tagged `{"type", "data"}` from a record's type and data, reading the
+/// data in place (no `{"type", "data"}` value is built, nothing is copied).
+///
+/// # Errors
+/// When the type is not one of `E`'s or its data does not fit it.
+pub fn decode_tagged<E: DeserializeOwned>(
+    event_type: &str,
+    data: &Value,
+) -> Result<E, serde_json::Error> {
+    use serde::de::value::MapDeserializer;
+    use serde::de::IntoDeserializer;
+    let tag: Value = Value::String(event_type.to_owned());
+    let members: [(&str, &Value); 2] = [("type", &tag), ("data", data)];
+    E::deserialize(MapDeserializer::new(
+        members
+            .into_iter()
+            .map(|(name, value)| (name, value.into_deserializer())),
+    ))
 }
 
 /// Decodes a record of an item stream, naming its position when it does not decode.

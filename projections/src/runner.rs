@@ -123,6 +123,43 @@ async fn fold_batch<P: Projection>(
         .collect()
 }
 
+/// A projection folded in memory for a rebuild, whatever its row type: lets one read of the log
+/// feed several projections ([`rebuild_all`]).
+pub trait Rebuilding: Send {
+    /// The projection's name.
+    fn name(&self) -> &'static str;
+    /// Folds the next record.
+    ///
+    /// # Errors
+    /// [`FoldError`] when the record cannot be read.
+    fn apply(&mut self, record: &Record) -> Result<(), FoldError>;
+    /// How many records have been folded.
+    fn records_folded(&self) -> u64;
+    /// The rows as stored: `(key, JSON text)`, ordered by key.
+    ///
+    /// # Errors
+    /// When a row cannot be serialised (a bug).
+    fn stored_rows(&self) -> Result<Vec<(String, String)>, serde_json::Error>;
+}
+
+impl<P: Projection> Rebuilding for Folded<P> {
+    fn name(&self) -> &'static str {
+        P::NAME
+    }
+
+    fn apply(&mut self, record: &Record) -> Result<(), FoldError> {
+        Folded::apply(self, record)
+    }
+
+    fn records_folded(&self) -> u64 {
+        Folded::records_folded(self)
+    }
+
+    fn stored_rows(&self) -> Result<Vec<(String, String)>, serde_json::Error> {
+        Folded::stored_rows(self)
+    }
+}
+
 /// Folds the whole log in memory and replaces `P`'s table with the result in one transaction.
 /// `progress(records_folded, tree_size)` is called as it goes. Returns the records folded.
 ///
@@ -131,10 +168,27 @@ async fn fold_batch<P: Projection>(
 pub async fn rebuild<P: Projection>(
     events: &dyn EventStore,
     views: &dyn ViewStore,
+    progress: impl FnMut(u64, u64),
+) -> Result<u64, RunnerError> {
+    let mut folded = Folded::<P>::default();
+    rebuild_all(events, views, &mut [&mut folded], progress).await
+}
+
+/// Folds the whole log once, each record decoded once and applied to every projection in
+/// `folds` (each starting empty), then replaces each projection's table with its result, one
+/// transaction per projection. `progress(records_read, tree_size)` is called as it goes.
+/// Returns the records read.
+///
+/// # Errors
+/// [`RunnerError`] when the log or the tables fail, or a record is unreadable.
+pub async fn rebuild_all(
+    events: &dyn EventStore,
+    views: &dyn ViewStore,
+    folds: &mut [&mut dyn Rebuilding],
     mut progress: impl FnMut(u64, u64),
 ) -> Result<u64, RunnerError> {
     let tree_size = events.head().await?.tree_size;
-    let mut folded = Folded::<P>::default();
+    let mut read = 0_u64;
     let mut records = events.read_all(0);
     while let Some(stored) = records.try_next().await? {
         if stored.position >= tree_size {
@@ -145,21 +199,26 @@ pub async fn rebuild<P: Projection>(
             event_type: String::new(),
             reason: error.to_string(),
         })?;
-        folded.apply(&record)?;
-        if folded.records_folded() % BATCH_RECORDS_MAX as u64 == 0 {
-            progress(folded.records_folded(), tree_size);
+        for fold in folds.iter_mut() {
+            fold.apply(&record)?;
+        }
+        read += 1;
+        if read % BATCH_RECORDS_MAX as u64 == 0 {
+            progress(read, tree_size);
         }
     }
-    progress(folded.records_folded(), tree_size);
-    let rows = folded.stored_rows().map_err(|error| RunnerError::Row {
-        projection: P::NAME,
-        key: String::new(),
-        reason: error.to_string(),
-    })?;
-    views
-        .replace(P::NAME, folded.records_folded(), rows)
-        .await?;
-    Ok(folded.records_folded())
+    progress(read, tree_size);
+    for fold in folds.iter() {
+        let rows = fold.stored_rows().map_err(|error| RunnerError::Row {
+            projection: fold.name(),
+            key: String::new(),
+            reason: error.to_string(),
+        })?;
+        views
+            .replace(fold.name(), fold.records_folded(), rows)
+            .await?;
+    }
+    Ok(read)
 }
 
 /// Keeps `P`'s table current until `shutdown` completes: catches up, then waits for the log to
