@@ -141,12 +141,10 @@ impl Writer {
         command_id: &str,
         default_actor: Option<&Actor>,
     ) -> Result<oneshot::Receiver<Result<CommandOutcome, CommandError>>, CommandError> {
+        // A command id used before is recognised by the writer, for the whole batch at once
+        // (`WriterState::answer_seen`), not here: no round trip per command.
         let prepared = self.ledger.prepare(submitted, command_id, default_actor)?;
         let (reply, answer) = oneshot::channel();
-        if let Some(earlier) = self.ledger.earlier(&prepared.envelope.meta).await? {
-            let _ = reply.send(Ok(earlier));
-            return Ok(answer);
-        }
         let job = Job {
             prepared,
             reply,
@@ -326,13 +324,10 @@ struct Decided {
 impl WriterState {
     /// Decides and commits `jobs` in order; returns the jobs to decide again (lost races).
     async fn commit_jobs(&mut self, ledger: &Ledger, jobs: Vec<Job>) -> Vec<Job> {
+        let jobs = self.answer_seen(ledger, jobs).await;
         self.preload(ledger, &jobs).await;
         let mut batch = Batch::default();
         for job in jobs {
-            if let Some(answer) = self.remembered.answer(&job.prepared) {
-                let _ = job.reply.send(answer);
-                continue;
-            }
             if batch
                 .ids
                 .contains_key(&job.prepared.envelope.meta.command_id)
@@ -350,7 +345,9 @@ impl WriterState {
             let stream = job.prepared.envelope.stream.clone();
             let current = match batch.pending.get(&stream) {
                 Some(found) => Some(found.clone()),
-                None => self.cache.get(&stream),
+                None => self.cache.get(&stream).or_else(|| {
+                    assumes_new_stream(&job).then(|| (State::Item(Item::default()), 0))
+                }),
             };
             let Some((state, version)) = current else {
                 // Preloading failed for this stream: run it alone, which reports the error.
@@ -401,16 +398,70 @@ impl WriterState {
         retry
     }
 
-    /// Loads, concurrently, every stream of `jobs` the cache does not hold.
+    /// Answers the jobs whose command id was committed before — from memory, or from ONE
+    /// lookup of the batch's other ids in the store — and returns the others, in order. (The
+    /// store checks the ids again under the head lock, so an id committed meanwhile by another
+    /// process is still answered as a replay or a duplicate.)
+    async fn answer_seen(&mut self, ledger: &Ledger, jobs: Vec<Job>) -> Vec<Job> {
+        let mut unseen = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            match self.remembered.answer(&job.prepared) {
+                Some(answer) => {
+                    let _ = job.reply.send(answer);
+                }
+                None => unseen.push(job),
+            }
+        }
+        let ids: Vec<&str> = unseen
+            .iter()
+            .map(|job| job.prepared.envelope.meta.command_id.as_str())
+            .collect();
+        let receipts = match ledger.store().find_commands(&ids).await {
+            Ok(receipts) => receipts,
+            Err(error) => {
+                let message = error.to_string();
+                for job in unseen {
+                    let failure = StoreError::Database(message.clone());
+                    let _ = job.reply.send(Err(failure.into()));
+                }
+                return Vec::new();
+            }
+        };
+        if receipts.is_empty() {
+            return unseen;
+        }
+        let mut jobs = Vec::with_capacity(unseen.len());
+        for job in unseen {
+            let meta = &job.prepared.envelope.meta;
+            match receipts.get(&meta.command_id) {
+                Some(earlier) if earlier.request_hash == meta.request_hash => {
+                    let done = outcome(&meta.command_id, earlier.outcome.clone());
+                    let _ = job.reply.send(Ok(done));
+                }
+                Some(_) => {
+                    let _ = job.reply.send(Err(duplicate(&meta.command_id)));
+                }
+                None => jobs.push(job),
+            }
+        }
+        jobs
+    }
+
+    /// Loads, concurrently, every stream of `jobs` the cache does not hold, except a new item's
+    /// ([`assumes_new_stream`]).
     async fn preload(&mut self, ledger: &Ledger, jobs: &[Job]) {
         let mut missing: Vec<(String, &Action)> = Vec::new();
         for job in jobs {
             let stream = &job.prepared.envelope.stream;
             let known = self.cache.entries.contains_key(stream)
                 || missing.iter().any(|(seen, _)| seen == stream);
-            if !known {
-                missing.push((stream.clone(), &job.prepared.action));
+            if known {
+                continue;
             }
+            if assumes_new_stream(job) {
+                continue;
+            }
+            missing.push((stream.clone(), &job.prepared.action));
         }
         let loads = missing
             .iter()
@@ -505,6 +556,15 @@ fn kept_changing(stream: &str) -> CommandError {
         format!("{stream} kept changing while this command was decided; retry it"),
         format!("{stream} 在处理本指令期间不断变化；请重试"),
     )
+}
+
+/// True when a job files an item and is decided for the first time: its stream is taken to be
+/// empty without reading it. Only the expected version depends on that guess, never a refusal:
+/// if the item exists after all, the store refuses the append as a conflict and the command is
+/// decided again from the store, as is a command refused under the guess (every refusal is);
+/// a guess is never cached.
+fn assumes_new_stream(job: &Job) -> bool {
+    job.attempt == 1 && matches!(job.prepared.action, Action::Item(ItemAction::FileItem(_)))
 }
 
 /// True when deciding `action` needs facts about other items, looked up in the store.

@@ -12,6 +12,7 @@ mod proofs;
 mod rows;
 mod sqlite;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -422,6 +423,13 @@ pub trait EventStore: Send + Sync {
 
     /// What the store remembers of a command id, if it has seen it.
     async fn find_command(&self, command_id: &str) -> Result<Option<CommandReceipt>, StoreError>;
+
+    /// What the store remembers of each of `command_ids` it has seen (absent: never seen), in
+    /// one round trip.
+    async fn find_commands(
+        &self,
+        command_ids: &[&str],
+    ) -> Result<HashMap<String, CommandReceipt>, StoreError>;
 
     /// Every record of one stream, in version order.
     async fn read_stream(&self, stream: &str) -> Result<Vec<StoredRecord>, StoreError>;
@@ -926,30 +934,81 @@ pub(crate) fn conflict(request: &AppendRequest, actual: u64) -> StoreError {
 }
 
 /// Streams the log from `from_position` page by page: `fetch_page(next)` returns up to
-/// [`READ_PAGE_RECORDS`] rows at positions ≥ `next`, so at most one page is held in memory.
+/// [`READ_PAGE_RECORDS`] rows at positions ≥ `next`, so at most two pages are held in memory.
+///
+/// From the second page on (a long scan: `verify`, `rebuild`), the page after the one being
+/// consumed is fetched and decoded in a task of its own meanwhile, so reading overlaps the
+/// consumer's work; a reader that takes only the first page (`catch_up`) never causes a
+/// fetch it does not use. A prefetch still running when the stream is dropped is aborted.
 pub(crate) fn paged<'a, F, Fut>(
     from_position: u64,
     fetch_page: F,
 ) -> BoxStream<'a, Result<StoredRecord, StoreError>>
 where
     F: Fn(i64) -> Fut + Send + 'a,
-    Fut: Future<Output = Result<Vec<RecordRow>, StoreError>> + Send + 'a,
+    Fut: Future<Output = Result<Vec<RecordRow>, StoreError>> + Send + 'static,
 {
     let pages = stream::try_unfold(
-        (Some(to_i64(from_position)), fetch_page),
-        |(next, fetch_page)| async move {
+        (
+            Some(to_i64(from_position)),
+            None::<Prefetch>,
+            0_u64,
+            fetch_page,
+        ),
+        |(next, prefetched, fetched, fetch_page)| async move {
             let Some(next) = next else {
                 return Ok::<_, StoreError>(None);
             };
-            let rows = fetch_page(next).await?;
-            let full = rows.len() as i64 == READ_PAGE_RECORDS;
-            let following = rows.last().filter(|_| full).map(|row| row.0 + 1);
+            let page = match prefetched {
+                Some(prefetch) if prefetch.start == next => prefetch.finish().await?,
+                _ => fetch_page(next).await?,
+            };
+            let full = page.len() as i64 == READ_PAGE_RECORDS;
+            let following = page.last().filter(|_| full).map(|row| row.0 + 1);
+            let prefetch = following
+                .filter(|_| fetched >= 1)
+                .map(|start| Prefetch::spawn(start, fetch_page(start)));
             let page: Vec<Result<StoredRecord, StoreError>> =
-                rows.into_iter().map(stored_record).collect();
-            Ok(Some((stream::iter(page), (following, fetch_page))))
+                page.into_iter().map(stored_record).collect();
+            Ok(Some((
+                stream::iter(page),
+                (following, prefetch, fetched + 1, fetch_page),
+            )))
         },
     );
     pages.try_flatten().boxed()
+}
+
+/// A page being fetched in its own task; aborted when dropped unused.
+struct Prefetch {
+    start: i64,
+    task: Option<tokio::task::JoinHandle<Result<Vec<RecordRow>, StoreError>>>,
+}
+
+impl Prefetch {
+    fn spawn(
+        start: i64,
+        fetch: impl Future<Output = Result<Vec<RecordRow>, StoreError>> + Send + 'static,
+    ) -> Self {
+        Prefetch {
+            start,
+            task: Some(tokio::spawn(fetch)),
+        }
+    }
+
+    async fn finish(mut self) -> Result<Vec<RecordRow>, StoreError> {
+        let task = self.task.take().expect("a prefetch is finished once");
+        task.await
+            .map_err(|error| StoreError::Database(format!("reading a page failed: {error}")))?
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
 }
 
 /// Tells waiters in this process how large the log has grown.

@@ -1,6 +1,7 @@
 //! The PostgreSQL backend (production): the ledger head row is locked `FOR UPDATE` by every
 //! append, so several server processes on one database still produce one gap-free chain.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -175,10 +176,16 @@ impl EventStore for PostgresStore {
     }
 
     async fn find_command(&self, command_id: &str) -> Result<Option<CommandReceipt>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let found = rows::receipt_in(&mut tx, command_id).await?;
-        tx.commit().await?;
-        Ok(found)
+        let mut connection = self.pool.acquire().await?;
+        rows::receipt_in(&mut connection, command_id).await
+    }
+
+    async fn find_commands(
+        &self,
+        command_ids: &[&str],
+    ) -> Result<HashMap<String, CommandReceipt>, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        rows::receipts_in(&mut connection, command_ids).await
     }
 
     async fn read_stream(&self, stream: &str) -> Result<Vec<StoredRecord>, StoreError> {
@@ -192,15 +199,19 @@ impl EventStore for PostgresStore {
     }
 
     fn read_all(&self, from_position: u64) -> BoxStream<'_, Result<StoredRecord, StoreError>> {
-        paged(from_position, move |next| async move {
-            let rows: Vec<RecordRow> = sqlx::query_as(&format!(
+        let pool = self.pool.clone();
+        paged(from_position, move |next| {
+            let pool = pool.clone();
+            async move {
+                let rows: Vec<RecordRow> = sqlx::query_as(&format!(
                 "SELECT {RECORD_COLUMNS} FROM events WHERE position >= $1 ORDER BY position LIMIT $2"
             ))
             .bind(next)
             .bind(READ_PAGE_RECORDS)
-            .fetch_all(&self.pool)
+            .fetch_all(&pool)
             .await?;
-            Ok(rows)
+                Ok(rows)
+            }
         })
     }
 

@@ -298,56 +298,71 @@ macro_rules! backend_rows {
             Ok(())
         }
 
-        /// What the store remembers of `command_id`, read in the caller's transaction.
+        /// What the store remembers of `command_id`: one statement.
         pub(crate) async fn receipt_in(
             connection: &mut $connection,
             command_id: &str,
         ) -> Result<Option<$crate::store::CommandReceipt>, StoreError> {
-            let mut query = sqlx::QueryBuilder::<$database>::new(
-                "SELECT request_hash, stream, first_position, CAST(event_count AS BIGINT) \
-                 FROM commands WHERE command_id = ",
-            );
-            query.push_bind(command_id.to_owned());
-            let found: Option<(Vec<u8>, String, i64, i64)> =
-                query.build_query_as().fetch_optional(&mut *connection).await?;
-            let Some((request_hash, stream, first_position, event_count)) = found else {
-                return Ok(None);
-            };
-            let mut query = sqlx::QueryBuilder::<$database>::new(
-                "SELECT position, version, hash FROM events WHERE position >= ",
-            );
-            query
-                .push_bind(first_position)
-                .push(" AND position < ")
-                .push_bind(first_position + event_count)
-                .push(" ORDER BY position");
-            let rows: Vec<(i64, i64, Vec<u8>)> =
-                query.build_query_as().fetch_all(&mut *connection).await?;
-            $crate::store::receipt(&request_hash, stream, rows).map(Some)
+            let mut found = receipts_in(connection, &[command_id]).await?;
+            Ok(found.remove(command_id))
         }
 
-        /// The receipts of those of `requests`' command ids the store has seen: one query for
-        /// the ids, then one per id found (retries are rare).
+        /// The receipts of those of `requests`' command ids the store has seen: one query.
         async fn batch_receipts(
             connection: &mut $connection,
             requests: &[$crate::store::AppendRequest],
         ) -> Result<std::collections::HashMap<String, $crate::store::CommandReceipt>, StoreError>
         {
+            let ids: Vec<&str> = requests
+                .iter()
+                .map(|request| request.command.command_id.as_str())
+                .collect();
+            receipts_in(connection, &ids).await
+        }
+
+        /// The receipts of those of `command_ids` the store has seen, in ONE statement (so from
+        /// one snapshot, without a transaction): each command with the records it appended.
+        pub(crate) async fn receipts_in(
+            connection: &mut $connection,
+            command_ids: &[&str],
+        ) -> Result<std::collections::HashMap<String, $crate::store::CommandReceipt>, StoreError>
+        {
+            let mut receipts = std::collections::HashMap::new();
+            if command_ids.is_empty() {
+                return Ok(receipts);
+            }
             let mut query = sqlx::QueryBuilder::<$database>::new(
-                "SELECT command_id FROM commands WHERE command_id IN (",
+                "SELECT c.command_id, c.request_hash, c.stream, e.position, e.version, e.hash \
+                 FROM commands c LEFT JOIN events e ON e.position >= c.first_position \
+                 AND e.position < c.first_position + c.event_count WHERE c.command_id IN (",
             );
             let mut ids = query.separated(", ");
-            for request in requests {
-                ids.push_bind(request.command.command_id.clone());
+            for command_id in command_ids {
+                ids.push_bind(command_id.to_string());
             }
-            query.push(")");
-            let seen: Vec<(String,)> = query.build_query_as().fetch_all(&mut *connection).await?;
-            let mut receipts = std::collections::HashMap::with_capacity(seen.len());
-            for (command_id,) in seen {
-                if let Some(found) = receipt_in(connection, &command_id).await? {
-                    receipts.insert(command_id, found);
+            query.push(") ORDER BY c.command_id, e.position");
+            type ReceiptRow = (String, Vec<u8>, String, Option<i64>, Option<i64>, Option<Vec<u8>>);
+            let rows: Vec<ReceiptRow> = query.build_query_as().fetch_all(&mut *connection).await?;
+            let mut current: Option<(String, Vec<u8>, String, Vec<(i64, i64, Vec<u8>)>)> = None;
+            let mut finish = |found: Option<(String, Vec<u8>, String, Vec<(i64, i64, Vec<u8>)>)>| {
+                if let Some((command_id, request_hash, stream, records)) = found {
+                    let receipt = $crate::store::receipt(&request_hash, stream, records)?;
+                    receipts.insert(command_id, receipt);
+                }
+                Ok::<(), StoreError>(())
+            };
+            for (command_id, request_hash, stream, position, version, hash) in rows {
+                if current.as_ref().is_none_or(|(id, ..)| *id != command_id) {
+                    finish(current.take())?;
+                    current = Some((command_id, request_hash, stream, Vec::new()));
+                }
+                if let (Some(position), Some(version), Some(hash), Some((.., records))) =
+                    (position, version, hash, current.as_mut())
+                {
+                    records.push((position, version, hash));
                 }
             }
+            finish(current.take())?;
             Ok(receipts)
         }
 

@@ -1,6 +1,7 @@
 //! The embedded SQLite backend (the default): WAL, `synchronous=FULL`, and `BEGIN IMMEDIATE`
 //! as the lock on the ledger head, which also holds across processes sharing the file.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -112,11 +113,15 @@ impl EventStore for SqliteStore {
 
     async fn find_command(&self, command_id: &str) -> Result<Option<CommandReceipt>, StoreError> {
         let mut connection = self.pool.acquire().await?;
-        // One read transaction, so the receipt and its rows come from the same snapshot.
-        let mut tx = sqlx::Connection::begin(&mut *connection).await?;
-        let found = rows::receipt_in(&mut tx, command_id).await?;
-        tx.commit().await?;
-        Ok(found)
+        rows::receipt_in(&mut connection, command_id).await
+    }
+
+    async fn find_commands(
+        &self,
+        command_ids: &[&str],
+    ) -> Result<HashMap<String, CommandReceipt>, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        rows::receipts_in(&mut connection, command_ids).await
     }
 
     async fn read_stream(&self, stream: &str) -> Result<Vec<StoredRecord>, StoreError> {
@@ -130,15 +135,19 @@ impl EventStore for SqliteStore {
     }
 
     fn read_all(&self, from_position: u64) -> BoxStream<'_, Result<StoredRecord, StoreError>> {
-        paged(from_position, move |next| async move {
-            let rows: Vec<RecordRow> = sqlx::query_as(&format!(
+        let pool = self.pool.clone();
+        paged(from_position, move |next| {
+            let pool = pool.clone();
+            async move {
+                let rows: Vec<RecordRow> = sqlx::query_as(&format!(
                 "SELECT {RECORD_COLUMNS} FROM events WHERE position >= ? ORDER BY position LIMIT ?"
             ))
-            .bind(next)
-            .bind(READ_PAGE_RECORDS)
-            .fetch_all(&self.pool)
-            .await?;
-            Ok(rows)
+                .bind(next)
+                .bind(READ_PAGE_RECORDS)
+                .fetch_all(&pool)
+                .await?;
+                Ok(rows)
+            }
         })
     }
 
