@@ -130,7 +130,7 @@ async fn run_command(
         role: None,
     };
     let outcome = state
-        .ledger
+        .writer
         .execute(&submitted, &command_id, Some(&principal.actor()))
         .await?;
     Ok(CommandResult {

@@ -27,7 +27,7 @@ use axum::http::{Method, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
-use commands::{Clock, Ledger};
+use commands::{Clock, Ledger, Writer, WriterConfig};
 use infra::store::Stores;
 use jiff::tz::TimeZone;
 use projections::board::BoardProjection;
@@ -105,6 +105,9 @@ pub struct AppState {
     pub stores: Stores,
     /// The write side.
     pub ledger: Ledger,
+    /// The process's group-commit writer over `ledger`: `POST /api/commands` and the forms run
+    /// through it, so concurrent clients share transactions.
+    pub writer: Writer,
     /// "Now", for sessions, tokens, throttling and default judging moments; tests fix it.
     pub clock: Arc<dyn Clock>,
     /// The ledger's time zone: local dates, due-soon and overdue are judged in it.
@@ -119,11 +122,13 @@ pub struct AppState {
 
 impl AppState {
     /// A state over `stores`, deciding commands by `rules` (from `huiyin.toml`), reading "now"
-    /// from `clock`.
+    /// from `clock`. Spawns the writer task, so it must run inside a tokio runtime.
     pub fn new(stores: Stores, rules: Rules, clock: Arc<dyn Clock>, config: HttpConfig) -> Self {
         let time_zone = rules.deadlines.time_zone.clone();
+        let ledger = Ledger::new(Arc::clone(&stores.events), rules, Arc::clone(&clock));
         AppState {
-            ledger: Ledger::new(Arc::clone(&stores.events), rules, Arc::clone(&clock)),
+            writer: Writer::spawn(ledger.clone(), WriterConfig::default()),
+            ledger,
             stores,
             clock,
             time_zone,
