@@ -40,29 +40,6 @@ pub fn to_canonical_bytes(value: &Value) -> Result<Vec<u8>, CanonicalError> {
     Ok(out)
 }
 
-/// Appends the RFC 8785 canonical JSON of `value` to `out` (which is not cleared first), so a
-/// caller checking many values can reuse one buffer.
-///
-/// # Errors
-/// As [`to_canonical_bytes`]; `out` then holds a partial value.
-pub fn write_canonical(out: &mut Vec<u8>, value: &Value) -> Result<(), CanonicalError> {
-    write_value(out, value, 0)
-}
-
-/// True when `bytes` are exactly the canonical form of `value`; `scratch` is a reusable buffer.
-///
-/// # Errors
-/// As [`to_canonical_bytes`].
-pub fn is_canonical_form(
-    value: &Value,
-    bytes: &[u8],
-    scratch: &mut Vec<u8>,
-) -> Result<bool, CanonicalError> {
-    scratch.clear();
-    write_value(scratch, value, 0)?;
-    Ok(scratch.as_slice() == bytes)
-}
-
 /// True when a member name may sort differently by UTF-16 code units than by UTF-8 bytes: it
 /// holds a character at or above U+E000 (UTF-8 lead byte 0xEE or more).
 fn needs_utf16_order(name: &str) -> bool {
@@ -79,7 +56,11 @@ fn jcs_order(a: &str, b: &str) -> std::cmp::Ordering {
     }
 }
 
-fn write_value(out: &mut Vec<u8>, value: &Value, depth: usize) -> Result<(), CanonicalError> {
+pub(crate) fn write_value(
+    out: &mut Vec<u8>,
+    value: &Value,
+    depth: usize,
+) -> Result<(), CanonicalError> {
     if depth > DEPTH_MAX {
         return Err(CanonicalError::TooDeep);
     }
@@ -138,6 +119,15 @@ fn write_members<'a>(
     Ok(())
 }
 
+/// Writes an unsigned integer, refusing one beyond [`INTEGER_ABS_MAX`].
+pub(crate) fn write_unsigned(out: &mut Vec<u8>, number: u64) -> Result<(), CanonicalError> {
+    if number > INTEGER_ABS_MAX {
+        return Err(CanonicalError::NumberOutOfRange(number.to_string()));
+    }
+    out.extend_from_slice(itoa::Buffer::new().format(number).as_bytes());
+    Ok(())
+}
+
 fn write_number(out: &mut Vec<u8>, number: &serde_json::Number) -> Result<(), CanonicalError> {
     let mut digits = itoa::Buffer::new();
     if let Some(unsigned) = number.as_u64() {
@@ -157,7 +147,7 @@ fn write_number(out: &mut Vec<u8>, number: &serde_json::Number) -> Result<(), Ca
 /// Writes a JSON string as ECMAScript's `JSON.stringify` does: the two-character escapes for
 /// `"`, `\`, backspace, form feed, newline, carriage return and tab, `\u00xx` (lowercase hex)
 /// for the other control characters, and every other character as its UTF-8 bytes.
-fn write_string(out: &mut Vec<u8>, text: &str) {
+pub(crate) fn write_string(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
     // Most strings need no escape: copy them whole.
     if !text

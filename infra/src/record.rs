@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::canonical::{to_canonical_bytes, CanonicalError};
+use crate::canonical::{write_string, write_unsigned, write_value, CanonicalError};
 
 /// A SHA-256 value: a leaf hash, a chain link or (later) a Merkle node.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -143,14 +143,52 @@ pub struct SealedRecord {
 /// # Errors
 /// [`CanonicalError`] when `data` holds a value with no canonical form in the record format.
 pub fn seal(record: Record) -> Result<SealedRecord, CanonicalError> {
-    let value = serde_json::to_value(&record).map_err(|_| CanonicalError::TooDeep)?;
-    let canonical = to_canonical_bytes(&value)?;
+    let mut canonical = Vec::with_capacity(512);
+    write_canonical_record(&mut canonical, &record)?;
     let hash = leaf_hash(&canonical);
     Ok(SealedRecord {
         record,
         canonical,
         hash,
     })
+}
+
+/// Appends the RFC 8785 canonical JSON of `record` to `out`: its members written directly, in
+/// JCS order (the names are ASCII, so byte order), `data` through the general writer. The same
+/// bytes as canonicalising the record's JSON value, without building that value; [`seal`] and
+/// `verify` (which compares them with the stored bytes) both use it.
+///
+/// # Errors
+/// [`CanonicalError`] when `data` or a number has no canonical form in the record format.
+pub fn write_canonical_record(out: &mut Vec<u8>, record: &Record) -> Result<(), CanonicalError> {
+    out.extend_from_slice(b"{\"actor\":");
+    write_string(out, &record.actor);
+    out.extend_from_slice(b",\"at\":");
+    write_string(out, &record.at);
+    out.extend_from_slice(b",\"command_id\":");
+    write_string(out, &record.command_id);
+    out.extend_from_slice(b",\"data\":");
+    write_value(out, &record.data, 1)?;
+    out.extend_from_slice(b",\"position\":");
+    write_unsigned(out, record.position)?;
+    out.extend_from_slice(b",\"prev\":\"");
+    let mut hex = [0_u8; 64];
+    hex::encode_to_slice(record.prev.as_bytes(), &mut hex).expect("64 hex digits for 32 bytes");
+    out.extend_from_slice(&hex);
+    out.extend_from_slice(b"\",\"recorded_at\":");
+    write_string(out, &record.recorded_at);
+    out.extend_from_slice(b",\"role\":");
+    write_string(out, &record.role);
+    out.extend_from_slice(b",\"schema\":");
+    write_unsigned(out, u64::from(record.schema))?;
+    out.extend_from_slice(b",\"stream\":");
+    write_string(out, &record.stream);
+    out.extend_from_slice(b",\"type\":");
+    write_string(out, &record.event_type);
+    out.extend_from_slice(b",\"version\":");
+    write_unsigned(out, record.version)?;
+    out.push(b'}');
+    Ok(())
 }
 
 /// Formats a server timestamp as a record's `recorded_at`: UTC, milliseconds, `Z`.
@@ -195,6 +233,14 @@ mod tests {
         let sealed = seal(sample(7, leaf_hash(b"x"))).expect("seal");
         let parsed: Record = serde_json::from_slice(&sealed.canonical).expect("parse");
         assert_eq!(parsed, sealed.record);
+    }
+
+    #[test]
+    fn the_direct_writer_gives_the_bytes_of_canonicalising_the_records_value() {
+        let record = sample(9, leaf_hash(b"y"));
+        let value = serde_json::to_value(&record).expect("value");
+        let general = crate::canonical::to_canonical_bytes(&value).expect("canonical");
+        assert_eq!(seal(record).expect("seal").canonical, general);
     }
 
     #[test]

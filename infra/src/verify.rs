@@ -10,13 +10,10 @@
 use futures::stream::{BoxStream, Peekable};
 use futures::{StreamExt, TryStreamExt};
 
-use serde_json::Value;
-
-use crate::canonical::is_canonical_form;
 use crate::checkpoint::{open_checkpoint, verify_cosignatures, Checkpoint, CheckpointError};
 use crate::merkle::{CompactRange, NodeId};
 use crate::note::VerifierKey;
-use crate::record::{leaf_hash, Hash, Record};
+use crate::record::{leaf_hash, write_canonical_record, Hash, Record};
 use crate::store::{EventStore, StoreError, StoredCheckpoint, StoredNode, StoredRecord};
 
 /// What an intact log ends with.
@@ -107,18 +104,6 @@ impl Default for ChainVerifier {
     }
 }
 
-/// True when a record's `prev` member is written as lowercase hex, the only way the record
-/// format writes a hash ([`Hash`] itself would also read uppercase).
-fn prev_is_lowercase_hex(value: &Value) -> bool {
-    value
-        .get("prev")
-        .and_then(Value::as_str)
-        .is_some_and(|text| {
-            text.bytes()
-                .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte))
-        })
-}
-
 impl ChainVerifier {
     /// Checks the next record.
     ///
@@ -140,19 +125,17 @@ impl ChainVerifier {
                 stored.hash
             )));
         }
-        // The stored bytes are parsed once; their canonical form is written from that parse
-        // and compared, then the parse becomes the record by value. Every member the record
-        // holds is written back as parsed except a hash, which `Hash` would also read in
-        // uppercase: hence the explicit check of `prev`.
-        let value: Value = serde_json::from_slice(&stored.canonical)
+        // The stored bytes are parsed once, straight into the record; its canonical form is
+        // written from it into a reused buffer and compared with the stored bytes, so any other
+        // spelling (member order, whitespace, escapes, an uppercase hash) is refused.
+        let record: Record = serde_json::from_slice(&stored.canonical)
             .map_err(|error| broken(format!("stored bytes are not a record: {error}")))?;
-        let canonical = is_canonical_form(&value, &stored.canonical, &mut self.scratch)
+        self.scratch.clear();
+        write_canonical_record(&mut self.scratch, &record)
             .map_err(|error| broken(format!("record has no canonical form: {error}")))?;
-        if !canonical || !prev_is_lowercase_hex(&value) {
+        if self.scratch != stored.canonical {
             return Err(broken("stored bytes are not in canonical form".to_owned()));
         }
-        let record: Record = serde_json::from_value(value)
-            .map_err(|error| broken(format!("stored bytes are not a record: {error}")))?;
         if record.position != stored.position
             || record.stream != stored.stream
             || record.version != stored.version
