@@ -27,6 +27,8 @@ const CONCURRENCY: usize = 16;
 const RAW_ROWS_PER_INSERT: usize = 100;
 /// GNU time, which reports a child's peak resident memory (`%M`, KiB).
 const TIME_PROGRAM: &str = "/usr/bin/time";
+/// Commands the fill of the read-side ledger keeps in flight through the writer.
+const FILL_IN_FLIGHT_MAX: usize = 2_048;
 /// Size of the canonical bytes of a raw baseline row (about one recorded AnswerItem).
 const RAW_ROW_BYTES: usize = 600;
 
@@ -51,6 +53,9 @@ struct Args {
     /// Skip SQLite.
     #[arg(long)]
     no_sqlite: bool,
+    /// Skip command throughput and raw inserts: measure only rebuild, verify and raw reads.
+    #[arg(long)]
+    read_side_only: bool,
     /// The `huiyin` binary rebuild and verify run as.
     #[arg(long, default_value = "target/release/huiyin")]
     huiyin: PathBuf,
@@ -62,6 +67,10 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     anyhow::ensure!(args.runs >= 1, "--runs must be at least 1");
+    anyhow::ensure!(
+        args.events % 4 == 0,
+        "--events must be a multiple of 4 (4 commands per item)"
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -85,7 +94,7 @@ async fn bench(args: &Args) -> anyhow::Result<Value> {
     if !args.no_sqlite {
         backends.push(("sqlite", false));
     }
-    for (name, postgres) in &backends {
+    for (name, postgres) in backends.iter().filter(|_| !args.read_side_only) {
         for (path, submitters) in [
             ("writer", 1),
             ("writer", CONCURRENCY),
@@ -103,22 +112,19 @@ async fn bench(args: &Args) -> anyhow::Result<Value> {
             figures.insert(key, json!(median(rates)));
         }
     }
-    for rows_per_insert in [1, RAW_ROWS_PER_INSERT] {
+    for rows_per_insert in [1, RAW_ROWS_PER_INSERT]
+        .into_iter()
+        .filter(|_| !args.read_side_only)
+    {
         let key = format!("raw_inserts_per_s_postgres_{rows_per_insert}_row");
         let rates = repeat(args.runs, || raw_inserts(args, rows_per_insert)).await?;
         eprintln!("{key}: {rates:?}");
         figures.insert(key, json!(median(rates)));
     }
     for (name, postgres) in &backends {
-        let ledger = Fresh::new(args, *postgres).await?;
-        let filled = command_rate(&ledger.url, args.events / 4, CONCURRENCY, "writer").await?;
-        eprintln!(
-            "{name}: filled {} events at {filled:.0} commands/s",
-            args.events
-        );
-        let read = read_side(args, &ledger.url, *postgres).await;
-        ledger.drop_it(args).await?;
-        for (key, value) in read? {
+        let ledger = read_ledger(args, *postgres).await?;
+        let read = read_side(args, &ledger, *postgres).await?;
+        for (key, value) in read {
             figures.insert(format!("{key}_{name}"), value);
         }
     }
@@ -132,6 +138,74 @@ async fn bench(args: &Args) -> anyhow::Result<Value> {
         "events": args.events,
         "figures": figures,
     }))
+}
+
+/// The ledger rebuild and verify read: `--events` events (FileItem, TriageItem, AssignItem,
+/// AnswerItem per item), filled once through the writer with many commands in flight and kept
+/// for later runs (schema `huiyin_bench_read_<events>`, or that file in the temporary
+/// directory); refilled when it does not hold exactly that many records.
+async fn read_ledger(args: &Args, postgres: bool) -> anyhow::Result<String> {
+    let name = format!("huiyin_bench_read_{}", args.events);
+    let url = if postgres {
+        let admin = sqlx::PgPool::connect(&args.pg).await?;
+        let (exists,): (bool,) = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM information_schema.schemata WHERE schema_name = $1)",
+        )
+        .bind(&name)
+        .fetch_one(&admin)
+        .await?;
+        if !exists {
+            sqlx::query(&format!("CREATE SCHEMA {name}"))
+                .execute(&admin)
+                .await?;
+        }
+        admin.close().await;
+        let separator = if args.pg.contains('?') { '&' } else { '?' };
+        format!("{}{separator}options[search_path]={name}", args.pg)
+    } else {
+        let path = std::env::temp_dir().join(format!("{name}.db"));
+        format!("sqlite://{}", path.display())
+    };
+    let store = infra::store::open_store(&url).await?;
+    let tree_size = store.head().await?.tree_size;
+    if tree_size == args.events as u64 {
+        eprintln!("reusing {url}: {tree_size} events");
+        return Ok(url);
+    }
+    anyhow::ensure!(
+        tree_size == 0,
+        "{url} holds {tree_size} events, not {}: drop it (DROP SCHEMA {name} CASCADE, or delete \
+         the file) and run again",
+        args.events
+    );
+    let started = Instant::now();
+    let ledger = Ledger::new(store, Rules::default(), Arc::new(SystemClock));
+    let writer = Writer::spawn(ledger, WriterConfig::default());
+    let mut in_flight = std::collections::VecDeque::new();
+    for item in 0..args.events / 4 {
+        let item_id = format!("2026-R-{item:07}");
+        for step in 0..4 {
+            let submitted = Submitted::parse(&item_step(&item_id, step).to_string())?;
+            let answer = writer
+                .submit(&submitted, &format!("{item_id}-{step}"), None)
+                .await?;
+            in_flight.push_back(answer);
+            if in_flight.len() >= FILL_IN_FLIGHT_MAX {
+                if let Some(answer) = in_flight.pop_front() {
+                    answer.await??;
+                }
+            }
+        }
+    }
+    while let Some(answer) = in_flight.pop_front() {
+        answer.await??;
+    }
+    eprintln!(
+        "filled {url} with {} events in {:.1} s",
+        args.events,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(url)
 }
 
 /// Rebuild and verify (child processes) and the raw read, each `runs` times.
