@@ -320,8 +320,10 @@ macro_rules! backend_rows {
             receipts_in(connection, &ids).await
         }
 
-        /// The receipts of those of `command_ids` the store has seen, in ONE statement (so from
-        /// one snapshot, without a transaction): each command with the records it appended.
+        /// The receipts of those of `command_ids` the store has seen: ONE statement when none
+        /// was seen (the usual case), and one more for the records of those that were. Read in
+        /// the caller's transaction when there is one; otherwise a command committed between the
+        /// two statements is simply reported with its records, which are written with it.
         pub(crate) async fn receipts_in(
             connection: &mut $connection,
             command_ids: &[&str],
@@ -332,37 +334,47 @@ macro_rules! backend_rows {
                 return Ok(receipts);
             }
             let mut query = sqlx::QueryBuilder::<$database>::new(
-                "SELECT c.command_id, c.request_hash, c.stream, e.position, e.version, e.hash \
-                 FROM commands c LEFT JOIN events e ON e.position >= c.first_position \
-                 AND e.position < c.first_position + c.event_count WHERE c.command_id IN (",
+                "SELECT command_id, request_hash, stream, first_position, \
+                 CAST(event_count AS BIGINT) FROM commands WHERE command_id IN (",
             );
             let mut ids = query.separated(", ");
             for command_id in command_ids {
                 ids.push_bind(command_id.to_string());
             }
-            query.push(") ORDER BY c.command_id, e.position");
-            type ReceiptRow = (String, Vec<u8>, String, Option<i64>, Option<i64>, Option<Vec<u8>>);
-            let rows: Vec<ReceiptRow> = query.build_query_as().fetch_all(&mut *connection).await?;
-            let mut current: Option<(String, Vec<u8>, String, Vec<(i64, i64, Vec<u8>)>)> = None;
-            let mut finish = |found: Option<(String, Vec<u8>, String, Vec<(i64, i64, Vec<u8>)>)>| {
-                if let Some((command_id, request_hash, stream, records)) = found {
-                    let receipt = $crate::store::receipt(&request_hash, stream, records)?;
-                    receipts.insert(command_id, receipt);
-                }
-                Ok::<(), StoreError>(())
-            };
-            for (command_id, request_hash, stream, position, version, hash) in rows {
-                if current.as_ref().is_none_or(|(id, ..)| *id != command_id) {
-                    finish(current.take())?;
-                    current = Some((command_id, request_hash, stream, Vec::new()));
-                }
-                if let (Some(position), Some(version), Some(hash), Some((.., records))) =
-                    (position, version, hash, current.as_mut())
-                {
-                    records.push((position, version, hash));
-                }
+            query.push(")");
+            let seen: Vec<(String, Vec<u8>, String, i64, i64)> =
+                query.build_query_as().fetch_all(&mut *connection).await?;
+            if seen.is_empty() {
+                return Ok(receipts);
             }
-            finish(current.take())?;
+            let mut query = sqlx::QueryBuilder::<$database>::new(
+                "SELECT position, version, hash FROM events WHERE ",
+            );
+            for (index, (_, _, _, first_position, event_count)) in seen.iter().enumerate() {
+                if index > 0 {
+                    query.push(" OR ");
+                }
+                query
+                    .push("(position >= ")
+                    .push_bind(*first_position)
+                    .push(" AND position < ")
+                    .push_bind(first_position + event_count)
+                    .push(")");
+            }
+            query.push(" ORDER BY position");
+            let records: Vec<(i64, i64, Vec<u8>)> =
+                query.build_query_as().fetch_all(&mut *connection).await?;
+            for (command_id, request_hash, stream, first_position, event_count) in seen {
+                let own: Vec<(i64, i64, Vec<u8>)> = records
+                    .iter()
+                    .filter(|(position, ..)| {
+                        *position >= first_position && *position < first_position + event_count
+                    })
+                    .cloned()
+                    .collect();
+                let receipt = $crate::store::receipt(&request_hash, stream, own)?;
+                receipts.insert(command_id, receipt);
+            }
             Ok(receipts)
         }
 
