@@ -59,6 +59,12 @@ impl EventStore for InterleavingStore {
     async fn find_command(&self, command_id: &str) -> Result<Option<CommandReceipt>, StoreError> {
         self.inner.find_command(command_id).await
     }
+    async fn find_commands(
+        &self,
+        command_ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, CommandReceipt>, StoreError> {
+        self.inner.find_commands(command_ids).await
+    }
     async fn read_stream(&self, stream: &str) -> Result<Vec<StoredRecord>, StoreError> {
         let interleaved = self.before_next_read.lock().expect("hook").take();
         if let Some(work) = interleaved {
