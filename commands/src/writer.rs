@@ -419,10 +419,8 @@ impl WriterState {
         let receipts = match ledger.store().find_commands(&ids).await {
             Ok(receipts) => receipts,
             Err(error) => {
-                let message = error.to_string();
                 for job in unseen {
-                    let failure = StoreError::Database(message.clone());
-                    let _ = job.reply.send(Err(failure.into()));
+                    let _ = job.reply.send(Err(same_failure(&error).into()));
                 }
                 return Vec::new();
             }
@@ -486,11 +484,9 @@ impl WriterState {
             Err(error) => {
                 // Nothing of the batch was written: every caller learns why; the cache may
                 // hold states that were never committed, so drop their streams.
-                let message = error.to_string();
                 for one in decided {
                     self.cache.forget(&one.request.stream);
-                    let failure = StoreError::Database(message.clone());
-                    let _ = one.job.reply.send(Err(failure.into()));
+                    let _ = one.job.reply.send(Err(same_failure(&error).into()));
                 }
                 return Vec::new();
             }
@@ -547,6 +543,15 @@ impl WriterState {
         let answer = ledger.run(job.prepared).await;
         self.cache.forget(&stream);
         let _ = job.reply.send(answer);
+    }
+}
+
+/// The failure of a whole batch, for each of its callers: an unreachable database stays
+/// `Unavailable` (a 503 over HTTP), anything else is a database error.
+fn same_failure(error: &StoreError) -> StoreError {
+    match error {
+        StoreError::Unavailable(message) => StoreError::Unavailable(message.clone()),
+        other => StoreError::Database(other.to_string()),
     }
 }
 
