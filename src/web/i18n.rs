@@ -169,6 +169,8 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("col.leader", "包案领导", "Leader"),
     ("col.due", "办理期限", "Due"),
     ("col.days_left", "剩余天数", "Days left"),
+    ("item.overdue_by", "已逾期", "overdue by"),
+    ("item.days", "天", "days"),
     ("col.flag", "提示", "Flag"),
     ("col.class", "答复类别", "Class"),
     ("col.rating", "评价", "Rating"),

@@ -152,7 +152,13 @@ fn facts(lang: Lang, item: &BoardItem, trail: &Trail) -> Markup {
             dt { (lang.t("col.leader")) } dd { (text(&item.leader)) }
             dt { (lang.t("col.due")) } dd {
                 (item.due.map(|due| due.to_string()).unwrap_or_default())
-                @if let Some(days) = item.days_left { " (" (lang.t("col.days_left")) " " (days) ")" }
+                @if let Some(days) = item.days_left {
+                    @if days < 0 {
+                        " (" (lang.t("item.overdue_by")) " " (days.unsigned_abs()) " " (lang.t("item.days")) ")"
+                    } @else {
+                        " (" (lang.t("col.days_left")) " " (days) ")"
+                    }
+                }
                 " " (due_mark(lang, item))
             }
             dt { (lang.t("col.class")) } dd { (text(&item.class)) }

@@ -19,6 +19,9 @@ main{padding:1rem;max-width:80rem}
 table{border-collapse:collapse;width:100%;background:#fff}
 th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}
 th a{color:inherit}
+#item-facts{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1.5rem;background:#fff;border:1px solid #ccc;padding:.75rem 1rem;max-width:60rem}
+#item-facts dt{color:#555}
+#item-facts dd{margin:0;white-space:pre-wrap}
 dl.counts{display:flex;gap:1.5rem;flex-wrap:wrap}
 dl.counts div{background:#fff;border:1px solid #ccc;padding:.25rem .75rem}
 dl.counts dd{font-size:1.5rem;margin:0;font-weight:bold}

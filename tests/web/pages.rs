@@ -28,6 +28,11 @@ pub fn trials() -> Vec<Trial> {
     ));
     trials.extend(on_both(
         "web",
+        "an_item_page_says_how_long_overdue_or_how_many_days_are_left",
+        an_item_page_says_how_long_overdue_or_how_many_days_are_left,
+    ));
+    trials.extend(on_both(
+        "web",
         "a_deputy_sees_only_their_own_items_on_the_board",
         a_deputy_sees_only_their_own_items_on_the_board,
     ));
@@ -229,6 +234,43 @@ async fn the_board_shows_counts_rows_and_marks_to_every_role(db: Fresh) {
         assert!(html.contains(r#"data-flag="due_soon""#) && html.contains("临期未答复"));
         assert!(html.contains(r#"<a href="/items/2024-S-B">"#));
     }
+}
+
+/// The days after `label` on the item page: `(label N unit)`.
+fn days_after(html: &str, label: &str) -> Option<i64> {
+    let start = html.find(&format!("({label} "))? + label.len() + 2;
+    html[start..].split([' ', ')']).next()?.parse().ok()
+}
+
+async fn an_item_page_says_how_long_overdue_or_how_many_days_are_left(db: Fresh) {
+    let api = Api::new(&db).await;
+    let cast = Cast::of(&api).await;
+    four_items(&api, &cast).await;
+    to_june(&api);
+    let session = log_in(&api, "liaison-web", Role::Liaison).await;
+    let overdue = get(&api, "/items/2024-S-B", Some(&session))
+        .await
+        .expect_html(StatusCode::OK);
+    assert!(
+        days_after(&overdue, "已逾期").is_some_and(|days| days > 0),
+        "{overdue}"
+    );
+    assert_eq!(days_after(&overdue, "剩余天数"), None, "{overdue}");
+    let due_soon = get(&api, "/items/2024-S-D", Some(&session))
+        .await
+        .expect_html(StatusCode::OK);
+    assert!(
+        days_after(&due_soon, "剩余天数").is_some_and(|days| days >= 0),
+        "{due_soon}"
+    );
+    assert_eq!(days_after(&due_soon, "已逾期"), None, "{due_soon}");
+    let english = get(&api, "/items/2024-S-B?lang=en", Some(&session))
+        .await
+        .expect_html(StatusCode::OK);
+    assert!(
+        days_after(&english, "overdue by").is_some_and(|days| days > 0),
+        "{english}"
+    );
 }
 
 async fn a_deputy_sees_only_their_own_items_on_the_board(db: Fresh) {
