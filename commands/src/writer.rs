@@ -15,6 +15,8 @@
 //!   store re-checks it under the head lock.
 //! - The same command id twice (in one batch or across batches) answers as it would
 //!   sequentially: the first outcome, `replayed`, or `duplicate` for different content.
+//! - A command whose stream cannot be loaded because the database is away is answered
+//!   `Unavailable` at once, never run again on its own (each try would wait for a connection).
 //! - Commands whose decision needs facts about other items (a parent, a merge target, open
 //!   children) are run after the batch before them has committed, one at a time.
 
@@ -325,7 +327,7 @@ impl WriterState {
     /// Decides and commits `jobs` in order; returns the jobs to decide again (lost races).
     async fn commit_jobs(&mut self, ledger: &Ledger, jobs: Vec<Job>) -> Vec<Job> {
         let jobs = self.answer_seen(ledger, jobs).await;
-        self.preload(ledger, &jobs).await;
+        let away = self.preload(ledger, &jobs).await;
         let mut batch = Batch::default();
         for job in jobs {
             if batch
@@ -350,6 +352,13 @@ impl WriterState {
                 }),
             };
             let Some((state, version)) = current else {
+                if let Some(error) = away.get(&stream) {
+                    // The database is away: answer now. Running it alone would wait for a
+                    // connection once more, and every job after it in turn, until the callers'
+                    // requests time out (408) instead of being told to retry (503).
+                    let _ = job.reply.send(Err(same_failure(error).into()));
+                    continue;
+                }
                 // Preloading failed for this stream: run it alone, which reports the error.
                 self.run_alone(ledger, job).await;
                 continue;
@@ -446,8 +455,9 @@ impl WriterState {
     }
 
     /// Loads, concurrently, every stream of `jobs` the cache does not hold, except a new item's
-    /// ([`assumes_new_stream`]).
-    async fn preload(&mut self, ledger: &Ledger, jobs: &[Job]) {
+    /// ([`assumes_new_stream`]). Returns the streams that could not be loaded because the
+    /// database cannot be reached, with that failure.
+    async fn preload(&mut self, ledger: &Ledger, jobs: &[Job]) -> HashMap<String, StoreError> {
         let mut missing: Vec<(String, &Action)> = Vec::new();
         for job in jobs {
             let stream = &job.prepared.envelope.stream;
@@ -465,12 +475,19 @@ impl WriterState {
             .iter()
             .map(|(stream, action)| load_state(ledger, stream, action));
         let loaded = futures::future::join_all(loads).await;
+        let mut away = HashMap::new();
         for ((stream, _), found) in missing.into_iter().zip(loaded) {
-            // A failed load leaves the stream out; its job then runs alone and reports the error.
-            if let Ok((state, version)) = found {
-                self.cache.put(stream, state, version);
+            // A failed load leaves the stream out; its job then runs alone and reports the error,
+            // unless the database is away (answered at once).
+            match found {
+                Ok((state, version)) => self.cache.put(stream, state, version),
+                Err(CommandError::Store(error)) if error.is_unavailable() => {
+                    away.insert(stream, error);
+                }
+                Err(_) => {}
             }
         }
+        away
     }
 
     /// Commits decided jobs in one transaction and answers them; returns those to decide again.

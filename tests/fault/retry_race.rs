@@ -10,11 +10,12 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use commands::{Ledger, Submitted, SystemClock};
+use commands::{CommandError, Ledger, Submitted, SystemClock, Writer, WriterConfig};
 use futures::stream::BoxStream;
 use infra::export::{ExportReader, ExportedCommand, RestoreError};
 use infra::merkle::NodeId;
@@ -30,19 +31,29 @@ use super::workload::life_step;
 use crate::support::{on_both, Fresh};
 
 pub fn trials() -> Vec<Trial> {
-    on_both(
+    let mut trials = on_both(
         "fault",
         "a_retry_racing_its_own_first_attempt_is_answered_as_a_replay_not_refused",
         a_retry_racing_its_own_first_attempt_is_answered_as_a_replay_not_refused,
-    )
+    );
+    trials.extend(on_both(
+        "fault",
+        "with_the_database_away_the_writer_asks_for_each_stream_once_and_answers_unavailable",
+        with_the_database_away_the_writer_asks_for_each_stream_once_and_answers_unavailable,
+    ));
+    trials
 }
 
 type Interleaved = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// The real store, with one piece of work run just before the next `read_stream`.
+/// The real store, with one piece of work run just before the next `read_stream`; or, when
+/// `reads_unavailable`, every `read_stream` failing as a database that cannot be reached. It
+/// counts the `read_stream`s asked of it.
 struct InterleavingStore {
     inner: Arc<dyn EventStore>,
     before_next_read: Mutex<Option<Interleaved>>,
+    reads_unavailable: bool,
+    reads: AtomicUsize,
 }
 
 #[async_trait]
@@ -66,6 +77,12 @@ impl EventStore for InterleavingStore {
         self.inner.find_commands(command_ids).await
     }
     async fn read_stream(&self, stream: &str) -> Result<Vec<StoredRecord>, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        if self.reads_unavailable {
+            return Err(StoreError::Unavailable(
+                "the database is away (test)".to_owned(),
+            ));
+        }
         let interleaved = self.before_next_read.lock().expect("hook").take();
         if let Some(work) = interleaved {
             work.await;
@@ -160,6 +177,8 @@ async fn a_retry_racing_its_own_first_attempt_is_answered_as_a_replay_not_refuse
     let store = Arc::new(InterleavingStore {
         inner: Arc::clone(&db.store),
         before_next_read: Mutex::new(Some(first_attempt)),
+        reads_unavailable: false,
+        reads: AtomicUsize::new(0),
     });
     let retrying = Ledger::new(store, rules, Arc::new(SystemClock));
     let retry = retrying.execute(&answer, "T-1-answer", None).await;
@@ -186,4 +205,68 @@ async fn a_retry_racing_its_own_first_attempt_is_answered_as_a_replay_not_refuse
         4,
         "recorded once"
     );
+}
+
+/// With the database away, a batch of commands on existing items is answered `Unavailable`
+/// after ONE load of each stream: the writer must not try each command again on its own (each
+/// try waits for a connection in turn, so the last callers would time out instead of being told
+/// to retry).
+async fn with_the_database_away_the_writer_asks_for_each_stream_once_and_answers_unavailable(
+    db: Fresh,
+) {
+    const ITEMS: usize = 8;
+    let rules = aggregates::rules::Rules::default();
+    let direct = Ledger::new(Arc::clone(&db.store), rules.clone(), Arc::new(SystemClock));
+    for item in 0..ITEMS {
+        let item = format!("A-{item}");
+        let filed = submitted(
+            &life_step(0, &item, &format!("{item}-0")),
+            "liaison",
+            "liaison-01",
+        );
+        direct
+            .execute(&filed, &format!("{item}-0"), None)
+            .await
+            .expect("filing the item");
+    }
+    let store = Arc::new(InterleavingStore {
+        inner: Arc::clone(&db.store),
+        before_next_read: Mutex::new(None),
+        reads_unavailable: true,
+        reads: AtomicUsize::new(0),
+    });
+    let away = Ledger::new(
+        Arc::clone(&store) as Arc<dyn EventStore>,
+        rules,
+        Arc::new(SystemClock),
+    );
+    let writer = Writer::spawn(away, WriterConfig::default());
+    let triages: Vec<Submitted> = (0..ITEMS)
+        .map(|item| {
+            let item = format!("A-{item}");
+            submitted(
+                &life_step(1, &item, &format!("{item}-1")),
+                "court_office",
+                "office-01",
+            )
+        })
+        .collect();
+    let answers = futures::future::join_all(triages.iter().map(|triage| {
+        let id = triage.command_id.clone().expect("id");
+        let writer = writer.clone();
+        async move { writer.execute(triage, &id, None).await }
+    }))
+    .await;
+    for answer in answers {
+        assert!(
+            matches!(answer, Err(CommandError::Store(StoreError::Unavailable(_)))),
+            "{answer:?}"
+        );
+    }
+    let reads = store.reads.load(Ordering::SeqCst);
+    assert!(
+        (1..=ITEMS).contains(&reads),
+        "each stream is asked for at most once, not again per command: {reads} reads"
+    );
+    assert_eq!(db.store.head().await.expect("head").tree_size, ITEMS as u64);
 }
