@@ -95,9 +95,9 @@ fn start_reading(db: &Fresh, extra: &[&str]) -> (Server, mpsc::Receiver<String>)
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { return };
-            if sender.send(line).is_err() {
-                return;
-            }
+            // Keep reading to the end even when no one listens any more: a closed pipe would
+            // fail the server's next print.
+            let _ = sender.send(line);
         }
     });
     let address = loop {
