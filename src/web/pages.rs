@@ -547,19 +547,29 @@ pub(crate) fn xlsx_download(file_name: &'static str, body: Vec<u8>) -> Response 
     )
 }
 
+/// The board the principal may see, filtered and sorted by `query` as on `/`, for a download.
+async fn board_download(
+    state: &AppState,
+    context: &PageContext,
+    query: Option<&str>,
+) -> Result<BoardView, PageError> {
+    let principal = context.require()?;
+    let filter = BoardFilter::parse(query);
+    let (_, shown) = board_views(state, principal, &filter)
+        .await
+        .map_err(|error| PageError::failed(context.lang, error))?;
+    Ok(shown)
+}
+
 /// `GET /board.csv`: the board as filtered and sorted by the same query as `/`.
 pub(crate) async fn board_csv(
     State(state): State<AppState>,
     context: PageContext,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let principal = context.require()?;
-    let lang = context.lang;
-    let filter = BoardFilter::parse(query.as_deref());
-    let (_, shown) = board_views(&state, principal, &filter)
-        .await
-        .map_err(|error| PageError::failed(lang, error))?;
-    let text = tables::board_csv(&shown).map_err(|error| PageError::internal(lang, error))?;
+    let shown = board_download(&state, &context, query.as_deref()).await?;
+    let text =
+        tables::board_csv(&shown).map_err(|error| PageError::internal(context.lang, error))?;
     Ok(csv_download("board.csv", text))
 }
 
@@ -569,13 +579,9 @@ pub(crate) async fn board_xlsx(
     context: PageContext,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let principal = context.require()?;
-    let lang = context.lang;
-    let filter = BoardFilter::parse(query.as_deref());
-    let (_, shown) = board_views(&state, principal, &filter)
-        .await
-        .map_err(|error| PageError::failed(lang, error))?;
-    let body = tables::board_xlsx(&shown).map_err(|error| PageError::internal(lang, error))?;
+    let shown = board_download(&state, &context, query.as_deref()).await?;
+    let body =
+        tables::board_xlsx(&shown).map_err(|error| PageError::internal(context.lang, error))?;
     Ok(xlsx_download("board.xlsx", body))
 }
 

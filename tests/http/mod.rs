@@ -304,8 +304,9 @@ impl Cast {
     }
 }
 
-/// Files, triages, assigns and answers `item` for `deputy` through the API, all answered 200.
-pub async fn answered_item(api: &Api, cast: &Cast, item: &str, deputy: &str) {
+/// Files, triages and assigns `item` (to leader `l-1`) for `deputy` through the API, all
+/// answered 200.
+pub async fn assigned_item(api: &Api, cast: &Cast, item: &str, deputy: &str) {
     let steps = [
         (&cast.liaison, file(item, deputy)),
         (
@@ -327,17 +328,22 @@ pub async fn answered_item(api: &Api, cast: &Cast, item: &str, deputy: &str) {
                        "leader": {"id": "l-1", "name": "陈立新", "level": "vice_president"}}),
             ),
         ),
-        (
-            &cast.leader,
-            command(
-                &format!("{item}-answer"),
-                "AnswerItem",
-                "2024-05-20T09:00:00+08:00",
-                json!({"item_id": item, "class": "A", "text": "已建立限时发放机制。"}),
-            ),
-        ),
     ];
     for (token, step) in steps {
         api.command(token, &step).await.expect(StatusCode::OK, None);
     }
+}
+
+/// Files, triages, assigns and answers `item` for `deputy` through the API, all answered 200.
+pub async fn answered_item(api: &Api, cast: &Cast, item: &str, deputy: &str) {
+    assigned_item(api, cast, item, deputy).await;
+    let answer = command(
+        &format!("{item}-answer"),
+        "AnswerItem",
+        "2024-05-20T09:00:00+08:00",
+        json!({"item_id": item, "class": "A", "text": "已建立限时发放机制。"}),
+    );
+    api.command(&cast.leader, &answer)
+        .await
+        .expect(StatusCode::OK, None);
 }

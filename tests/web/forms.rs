@@ -6,7 +6,7 @@ use libtest_mimic::Trial;
 use serde_json::json;
 
 use super::{get, log_in, log_size, post_form, Session};
-use crate::http::{command, file, Api, Cast};
+use crate::http::{assigned_item, command, Api, Cast};
 use crate::support::{on_both, Fresh};
 
 pub fn trials() -> Vec<Trial> {
@@ -54,34 +54,6 @@ pub fn trials() -> Vec<Trial> {
     trials
 }
 
-/// An item filed, triaged and assigned to leader `l-1` through the API, for deputy `d-1`.
-async fn assigned_item(api: &Api, cast: &Cast, item: &str) {
-    for (token, step) in [
-        (&cast.liaison, file(item, "d-1")),
-        (
-            &cast.office,
-            command(
-                &format!("{item}-triage"),
-                "TriageItem",
-                "2024-03-04T09:00:00+08:00",
-                json!({"item_id": item, "decision": "accept"}),
-            ),
-        ),
-        (
-            &cast.office,
-            command(
-                &format!("{item}-assign"),
-                "AssignItem",
-                "2024-03-05T09:00:00+08:00",
-                json!({"item_id": item, "lead_unit": "执行局",
-                       "leader": {"id": "l-1", "name": "陈立新", "level": "vice_president"}}),
-            ),
-        ),
-    ] {
-        api.command(token, &step).await.expect(StatusCode::OK, None);
-    }
-}
-
 fn forms_in(html: &str) -> Vec<String> {
     html.split(r#"<form id="form-"#)
         .skip(1)
@@ -92,7 +64,7 @@ fn forms_in(html: &str) -> Vec<String> {
 async fn the_forms_shown_follow_the_role_and_the_state(db: Fresh) {
     let api = Api::new(&db).await;
     let cast = Cast::of(&api).await;
-    assigned_item(&api, &cast, "2024-S-1").await;
+    assigned_item(&api, &cast, "2024-S-1", "d-1").await;
     let page = |session: Session| {
         let api = &api;
         async move {
@@ -319,7 +291,7 @@ async fn a_form_with_chinese_text_at_its_longest_is_filed_not_refused_as_too_lar
 async fn a_form_the_role_may_not_use_is_refused_and_appends_nothing(db: Fresh) {
     let api = Api::new(&db).await;
     let cast = Cast::of(&api).await;
-    assigned_item(&api, &cast, "2024-S-1").await;
+    assigned_item(&api, &cast, "2024-S-1", "d-1").await;
     let before = log_size(&api).await;
     let answer = [("item_id", "2024-S-1"), ("class", "A"), ("text", "答复")];
     let deputy = log_in(&api, "d-1", Role::Deputy).await;
@@ -343,7 +315,7 @@ async fn a_form_the_role_may_not_use_is_refused_and_appends_nothing(db: Fresh) {
 async fn a_wrong_csrf_token_is_403_and_appends_nothing(db: Fresh) {
     let api = Api::new(&db).await;
     let cast = Cast::of(&api).await;
-    assigned_item(&api, &cast, "2024-S-1").await;
+    assigned_item(&api, &cast, "2024-S-1", "d-1").await;
     let before = log_size(&api).await;
     let leader = log_in(&api, "l-1", Role::Leader).await;
     let other = log_in(&api, "l-2", Role::Leader).await;
@@ -367,7 +339,7 @@ async fn a_wrong_csrf_token_is_403_and_appends_nothing(db: Fresh) {
 async fn a_refused_form_comes_back_with_the_ledgers_message_and_code(db: Fresh) {
     let api = Api::new(&db).await;
     let cast = Cast::of(&api).await;
-    assigned_item(&api, &cast, "2024-S-1").await;
+    assigned_item(&api, &cast, "2024-S-1", "d-1").await;
     let before = log_size(&api).await;
     let leader = log_in(&api, "l-1", Role::Leader).await;
     // An extension past six months after assignment is refused by the domain.
@@ -422,7 +394,7 @@ async fn a_refused_form_comes_back_with_the_ledgers_message_and_code(db: Fresh) 
 async fn a_deputy_cannot_open_another_deputys_item(db: Fresh) {
     let api = Api::new(&db).await;
     let cast = Cast::of(&api).await;
-    assigned_item(&api, &cast, "2024-S-1").await;
+    assigned_item(&api, &cast, "2024-S-1", "d-1").await;
     let other = log_in(&api, "d-2", Role::Deputy).await;
     let page = get(&api, "/items/2024-S-1", Some(&other)).await;
     let html = page.expect_html(StatusCode::FORBIDDEN);
