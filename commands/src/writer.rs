@@ -15,8 +15,12 @@
 //!   store re-checks it under the head lock.
 //! - The same command id twice (in one batch or across batches) answers as it would
 //!   sequentially: the first outcome, `replayed`, or `duplicate` for different content.
-//! - A command whose stream cannot be loaded because the database is away is answered
-//!   `Unavailable` at once, never run again on its own (each try would wait for a connection).
+//! - When the database is found away (a connection cannot be had or was dropped), the batch
+//!   that found it and every command queued behind it are answered `Unavailable` at once, never
+//!   run again on their own or as the next batch: each try would wait for a connection in turn,
+//!   so a command's time in the writer would grow with the queue and its caller would time out
+//!   (408, outcome unknown) instead of being told to retry (503). A command spends at most one
+//!   connection wait in the writer while the database is away.
 //! - Commands whose decision needs facts about other items (a parent, a merge target, open
 //!   children) are run after the batch before them has committed, one at a time.
 
@@ -168,12 +172,20 @@ async fn run(ledger: Ledger, config: WriterConfig, mut receiver: mpsc::Receiver<
     let mut state = WriterState {
         cache: Cache::new(config.aggregates_cached_max),
         remembered: Remembered::new(COMMANDS_REMEMBERED_MAX),
+        away: None,
     };
     while let Some(first) = receiver.recv().await {
         let mut jobs = vec![first];
         gather(&mut receiver, &mut jobs, &config).await;
         while !jobs.is_empty() {
             jobs = state.commit_jobs(&ledger, jobs).await;
+        }
+        if let Some(error) = state.away.take() {
+            // Every command queued now waited through that wait for a connection; running
+            // them as the next batch would wait as long again.
+            while let Ok(job) = receiver.try_recv() {
+                let _ = job.reply.send(Err(same_failure(&error).into()));
+            }
         }
     }
 }
@@ -314,6 +326,8 @@ struct Batch {
 struct WriterState {
     cache: Cache,
     remembered: Remembered,
+    /// Set when the current batch found the database away; the queue is then answered with it.
+    away: Option<StoreError>,
 }
 
 /// A job decided and waiting for the commit, with the state its stream will have after it.
@@ -326,10 +340,30 @@ struct Decided {
 impl WriterState {
     /// Decides and commits `jobs` in order; returns the jobs to decide again (lost races).
     async fn commit_jobs(&mut self, ledger: &Ledger, jobs: Vec<Job>) -> Vec<Job> {
+        if let Some(error) = &self.away {
+            // Jobs to decide again after a batch that found the database away.
+            for job in jobs {
+                let _ = job.reply.send(Err(same_failure(error).into()));
+            }
+            return Vec::new();
+        }
         let jobs = self.answer_seen(ledger, jobs).await;
-        let away = self.preload(ledger, &jobs).await;
+        if let Some(error) = self.preload(ledger, &jobs).await {
+            // The database is away: answer the whole batch now. Committing the jobs that needed
+            // no load would wait for a connection once more.
+            for job in jobs {
+                let _ = job.reply.send(Err(same_failure(&error).into()));
+            }
+            self.away = Some(error);
+            return Vec::new();
+        }
         let mut batch = Batch::default();
         for job in jobs {
+            if let Some(error) = &self.away {
+                // Found away while running a job alone or flushing the batch before it.
+                let _ = job.reply.send(Err(same_failure(error).into()));
+                continue;
+            }
             if batch
                 .ids
                 .contains_key(&job.prepared.envelope.meta.command_id)
@@ -352,13 +386,6 @@ impl WriterState {
                 }),
             };
             let Some((state, version)) = current else {
-                if let Some(error) = away.get(&stream) {
-                    // The database is away: answer now. Running it alone would wait for a
-                    // connection once more, and every job after it in turn, until the callers'
-                    // requests time out (408) instead of being told to retry (503).
-                    let _ = job.reply.send(Err(same_failure(error).into()));
-                    continue;
-                }
                 // Preloading failed for this stream: run it alone, which reports the error.
                 self.run_alone(ledger, job).await;
                 continue;
@@ -431,6 +458,7 @@ impl WriterState {
                 for job in unseen {
                     let _ = job.reply.send(Err(same_failure(&error).into()));
                 }
+                self.note_failure(&error);
                 return Vec::new();
             }
         };
@@ -455,9 +483,9 @@ impl WriterState {
     }
 
     /// Loads, concurrently, every stream of `jobs` the cache does not hold, except a new item's
-    /// ([`assumes_new_stream`]). Returns the streams that could not be loaded because the
-    /// database cannot be reached, with that failure.
-    async fn preload(&mut self, ledger: &Ledger, jobs: &[Job]) -> HashMap<String, StoreError> {
+    /// ([`assumes_new_stream`]). Returns the failure when a stream could not be loaded because
+    /// the database cannot be reached.
+    async fn preload(&mut self, ledger: &Ledger, jobs: &[Job]) -> Option<StoreError> {
         let mut missing: Vec<(String, &Action)> = Vec::new();
         for job in jobs {
             let stream = &job.prepared.envelope.stream;
@@ -475,19 +503,24 @@ impl WriterState {
             .iter()
             .map(|(stream, action)| load_state(ledger, stream, action));
         let loaded = futures::future::join_all(loads).await;
-        let mut away = HashMap::new();
+        let mut away = None;
         for ((stream, _), found) in missing.into_iter().zip(loaded) {
             // A failed load leaves the stream out; its job then runs alone and reports the error,
-            // unless the database is away (answered at once).
+            // unless the database is away (the batch is answered at once).
             match found {
                 Ok((state, version)) => self.cache.put(stream, state, version),
-                Err(CommandError::Store(error)) if error.is_unavailable() => {
-                    away.insert(stream, error);
-                }
+                Err(CommandError::Store(error)) if error.is_unavailable() => away = Some(error),
                 Err(_) => {}
             }
         }
         away
+    }
+
+    /// Remembers that the database was found away, so the queue behind is answered at once.
+    fn note_failure(&mut self, error: &StoreError) {
+        if error.is_unavailable() {
+            self.away = Some(same_failure(error));
+        }
     }
 
     /// Commits decided jobs in one transaction and answers them; returns those to decide again.
@@ -505,6 +538,7 @@ impl WriterState {
                     self.cache.forget(&one.request.stream);
                     let _ = one.job.reply.send(Err(same_failure(&error).into()));
                 }
+                self.note_failure(&error);
                 return Vec::new();
             }
         };
@@ -559,6 +593,9 @@ impl WriterState {
         let stream = job.prepared.envelope.stream.clone();
         let answer = ledger.run(job.prepared).await;
         self.cache.forget(&stream);
+        if let Err(CommandError::Store(error)) = &answer {
+            self.note_failure(error);
+        }
         let _ = job.reply.send(answer);
     }
 }

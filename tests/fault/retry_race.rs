@@ -41,6 +41,11 @@ pub fn trials() -> Vec<Trial> {
         "with_the_database_away_the_writer_asks_for_each_stream_once_and_answers_unavailable",
         with_the_database_away_the_writer_asks_for_each_stream_once_and_answers_unavailable,
     ));
+    trials.extend(on_both(
+        "fault",
+        "with_the_database_away_the_commands_queued_behind_a_batch_are_answered_without_a_wait_of_their_own",
+        with_the_database_away_the_commands_queued_behind_a_batch_are_answered_without_a_wait_of_their_own,
+    ));
     trials
 }
 
@@ -48,7 +53,8 @@ type Interleaved = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// The real store, with one piece of work run just before the next `read_stream`; or, when
 /// `reads_unavailable`, every `read_stream` failing as a database that cannot be reached. It
-/// counts the `read_stream`s asked of it.
+/// counts the `read_stream`s asked of it. The work runs before the read fails, so it can hold a
+/// read that will find the database away for as long as a connection wait would last.
 struct InterleavingStore {
     inner: Arc<dyn EventStore>,
     before_next_read: Mutex<Option<Interleaved>>,
@@ -78,14 +84,14 @@ impl EventStore for InterleavingStore {
     }
     async fn read_stream(&self, stream: &str) -> Result<Vec<StoredRecord>, StoreError> {
         self.reads.fetch_add(1, Ordering::SeqCst);
+        let interleaved = self.before_next_read.lock().expect("hook").take();
+        if let Some(work) = interleaved {
+            work.await;
+        }
         if self.reads_unavailable {
             return Err(StoreError::Unavailable(
                 "the database is away (test)".to_owned(),
             ));
-        }
-        let interleaved = self.before_next_read.lock().expect("hook").take();
-        if let Some(work) = interleaved {
-            work.await;
         }
         self.inner.read_stream(stream).await
     }
@@ -267,6 +273,83 @@ async fn with_the_database_away_the_writer_asks_for_each_stream_once_and_answers
     assert!(
         (1..=ITEMS).contains(&reads),
         "each stream is asked for at most once, not again per command: {reads} reads"
+    );
+    assert_eq!(db.store.head().await.expect("head").tree_size, ITEMS as u64);
+}
+
+/// Given a batch whose load is waiting for a database that is away, and commands queued behind
+/// it; when that load fails; then the queued commands are answered `Unavailable` with it, not
+/// run as the next batch (each batch waits for a connection in turn, so a command's time in the
+/// writer would grow with the queue until its caller times out instead of hearing 503).
+async fn with_the_database_away_the_commands_queued_behind_a_batch_are_answered_without_a_wait_of_their_own(
+    db: Fresh,
+) {
+    const ITEMS: usize = 8;
+    let rules = aggregates::rules::Rules::default();
+    let direct = Ledger::new(Arc::clone(&db.store), rules.clone(), Arc::new(SystemClock));
+    let mut triages = Vec::new();
+    for item in 0..ITEMS {
+        let item = format!("Q-{item}");
+        let filed = submitted(
+            &life_step(0, &item, &format!("{item}-0")),
+            "liaison",
+            "liaison-01",
+        );
+        direct
+            .execute(&filed, &format!("{item}-0"), None)
+            .await
+            .expect("filing the item");
+        triages.push(submitted(
+            &life_step(1, &item, &format!("{item}-1")),
+            "court_office",
+            "office-01",
+        ));
+    }
+    let (waiting, load_waits) = tokio::sync::oneshot::channel::<()>();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let held = Box::pin(async move {
+        let _ = waiting.send(());
+        let _ = released.await;
+    }) as Interleaved;
+    let store = Arc::new(InterleavingStore {
+        inner: Arc::clone(&db.store),
+        before_next_read: Mutex::new(Some(held)),
+        reads_unavailable: true,
+        reads: AtomicUsize::new(0),
+    });
+    let away = Ledger::new(
+        Arc::clone(&store) as Arc<dyn EventStore>,
+        rules,
+        Arc::new(SystemClock),
+    );
+    let writer = Writer::spawn(away, WriterConfig::default());
+    let mut answers = Vec::new();
+    let first = &triages[0];
+    let first_id = first.command_id.clone().expect("id");
+    answers.push(writer.submit(first, &first_id, None).await.expect("queued"));
+    tokio::time::timeout(Duration::from_secs(30), load_waits)
+        .await
+        .expect("the first batch reaches its load")
+        .expect("the load signals");
+    for triage in &triages[1..] {
+        let id = triage.command_id.clone().expect("id");
+        answers.push(writer.submit(triage, &id, None).await.expect("queued"));
+    }
+    release.send(()).expect("the load is still waiting");
+    for answer in answers {
+        let answer = tokio::time::timeout(Duration::from_secs(30), answer)
+            .await
+            .expect("answered")
+            .expect("the writer answers");
+        assert!(
+            matches!(answer, Err(CommandError::Store(StoreError::Unavailable(_)))),
+            "{answer:?}"
+        );
+    }
+    assert_eq!(
+        store.reads.load(Ordering::SeqCst),
+        1,
+        "only the first batch asked the store; the queue behind it was answered with its failure"
     );
     assert_eq!(db.store.head().await.expect("head").tree_size, ITEMS as u64);
 }
