@@ -1,6 +1,7 @@
 //! `huiyin` as a library: what the command line and the HTTP API share, and the API itself.
 //!
 //! - [`reading`]: the board, the figures and an item's trail, live or as of a moment.
+//! - [`cursor`]: the opaque cursor of a board page (`/api/board?after=`).
 //! - [`when`]: reading "as of" and "now" moments.
 //! - [`auth`]: passwords, tokens, sessions and login throttling; the [`auth::Principal`].
 //! - [`http`]: the axum router ([`http::app`]), its state, errors and [`http::serve`].
@@ -11,6 +12,7 @@
 //! (`aggregates`, `commands`, `projections`, `infra`); see ARCHITECTURE.md.
 
 pub mod auth;
+pub mod cursor;
 pub mod http;
 pub mod reading;
 pub mod tables;

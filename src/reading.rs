@@ -9,10 +9,11 @@ use commands::Clock;
 use futures::TryStreamExt;
 use infra::record::Record;
 use infra::store::{EventStore, StoreError, Stores};
+use infra::views::{BoardChoices, BoardPosition, BoardSelection, BoardSort};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
-use projections::board::{BoardItem, BoardProjection, BoardRow, BoardView};
+use projections::board::{BoardItem, BoardProjection, BoardRow, BoardView, DUE_SOON_DAYS_MAX};
 use projections::figures::{Figures, FiguresProjection};
 use projections::runner::{catch_up, RunnerError};
 use projections::trail::Trail;
@@ -164,6 +165,157 @@ pub async fn board_view(
         today,
         now,
     ))
+}
+
+/// A board page holds this many items unless asked for another number.
+pub const BOARD_PAGE_ITEMS_DEFAULT: u32 = 100;
+
+/// A board page holds at most this many items.
+pub const BOARD_PAGE_ITEMS_MAX: u32 = 1_000;
+
+/// Which page of the board: its filters, whose items, its order and where it starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BoardRequest {
+    /// Only items naming this deputy (a deputy's board).
+    pub deputy_id: Option<String>,
+    /// Only this status.
+    pub status: Option<String>,
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Only this leader (by name).
+    pub leader: Option<String>,
+    /// Only this lead unit.
+    pub lead_unit: Option<String>,
+    /// Only overdue items, or only items that are not.
+    pub overdue: Option<bool>,
+    /// Only items due soon, or only items that are not.
+    pub due_soon: Option<bool>,
+    /// The order.
+    pub sort: BoardSort,
+    /// Descending.
+    pub descending: bool,
+    /// Start after this row (from a cursor).
+    pub after: Option<BoardPosition>,
+    /// At most this many items (at least 1).
+    pub limit: u32,
+}
+
+impl BoardRequest {
+    fn keeps_row(&self, row: &BoardRow) -> bool {
+        let is = |wanted: &Option<String>, value: Option<&str>| {
+            wanted.as_deref().is_none_or(|wanted| value == Some(wanted))
+        };
+        self.deputy_id
+            .as_ref()
+            .is_none_or(|deputy| row.deputy_ids.contains(deputy))
+            && is(&self.status, Some(&row.status))
+            && is(&self.kind, Some(&row.kind))
+            && is(&self.leader, row.leader.as_deref())
+            && is(&self.lead_unit, row.lead_unit.as_deref())
+    }
+
+    fn keeps_item(&self, item: &BoardItem) -> bool {
+        self.overdue.is_none_or(|wanted| item.overdue == wanted)
+            && self.due_soon.is_none_or(|wanted| item.due_soon == wanted)
+    }
+
+    fn selection(&self, today: Date) -> BoardSelection {
+        let due_soon_until = today
+            .checked_add(jiff::Span::new().days(DUE_SOON_DAYS_MAX))
+            .unwrap_or(today);
+        BoardSelection {
+            deputy_id: self.deputy_id.clone(),
+            status: self.status.clone(),
+            kind: self.kind.clone(),
+            leader: self.leader.clone(),
+            lead_unit: self.lead_unit.clone(),
+            overdue: self.overdue,
+            due_soon: self.due_soon,
+            today: today.to_string(),
+            due_soon_until: due_soon_until.to_string(),
+            sort: self.sort,
+            descending: self.descending,
+        }
+    }
+}
+
+/// A board page and its counts are read again at most this many times when the board moved
+/// between the two statements (so both reflect one checkpoint).
+const BOARD_PAGE_READS_MAX: usize = 3;
+
+/// One page of the board at `at`: at most `request.limit` items after `request.after` in its
+/// order, with the summary counting every item of the selection; and where the next page starts,
+/// if there is one. Live, it is one indexed range scan of `board_rows` and one aggregate over it
+/// (no row outside the page is loaded); as of a moment, the log is folded in memory and cut the
+/// same way.
+///
+/// # Errors
+/// [`ReadError`] when the log or the tables cannot be read.
+pub async fn board_page(
+    stores: &Stores,
+    at: ReadAt,
+    time_zone: &TimeZone,
+    clock: &dyn Clock,
+    request: &BoardRequest,
+) -> Result<(BoardView, Option<BoardPosition>), ReadError> {
+    let limit = usize::try_from(request.limit.max(1)).unwrap_or(usize::MAX);
+    if at.as_of.is_some() {
+        let mut view =
+            board_view(stores, at, time_zone, clock, |row| request.keeps_row(row)).await?;
+        if request.overdue.is_some() || request.due_soon.is_some() {
+            view.retain(|item| request.keeps_item(item));
+        }
+        let next = view.cut_page(
+            request.sort,
+            request.descending,
+            request.after.as_ref(),
+            limit,
+        );
+        return Ok((view, next));
+    }
+    catch_up::<BoardProjection>(&*stores.events, &*stores.views).await?;
+    let (today, now) = judged_at(at.now.unwrap_or_else(|| clock.now()), time_zone);
+    let selection = request.selection(today);
+    let mut reads = 0;
+    let (mut stored, counts) = loop {
+        reads += 1;
+        let (checkpoint, stored) = stores
+            .views
+            .board_page(
+                &selection,
+                request.after.as_ref(),
+                request.limit.saturating_add(1),
+            )
+            .await?;
+        let counts = stores.views.board_counts(&selection).await?;
+        if checkpoint.is_none_or(|checkpoint| checkpoint == counts.checkpoint)
+            || reads == BOARD_PAGE_READS_MAX
+        {
+            break (stored, counts);
+        }
+    };
+    let has_more = stored.len() > limit;
+    stored.truncate(limit);
+    let next = stored.last().filter(|_| has_more).map(|row| BoardPosition {
+        value: row.sort_value.clone(),
+        item_id: row.key.clone(),
+    });
+    let rows =
+        parse_rows::<BoardProjection>(stored.into_iter().map(|row| (row.key, row.body)).collect())?;
+    Ok((BoardView::page_of(&rows, &counts, today, now), next))
+}
+
+/// The distinct statuses, kinds, leaders and lead units on the live board (of one deputy's
+/// items when given), for the board's filters.
+///
+/// # Errors
+/// [`ReadError`] when the tables cannot be read.
+pub async fn board_choices(
+    stores: &Stores,
+    deputy_id: Option<&str>,
+) -> Result<BoardChoices, ReadError> {
+    catch_up::<BoardProjection>(&*stores.events, &*stores.views).await?;
+    Ok(stores.views.board_choices(deputy_id).await?)
 }
 
 /// One item's live board row, judged at `now`; `None` when the board has no such item.

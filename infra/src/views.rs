@@ -20,6 +20,207 @@ pub struct RowChange {
     pub key: String,
     /// The row as JSON text, or `None` to delete it.
     pub body: Option<String>,
+    /// The board's indexed columns of the row (`board_rows`, `board_deputies`), written with
+    /// it; `None` for the other projections.
+    pub board: Option<BoardColumns>,
+}
+
+/// One row of a rebuilt projection: its key, its JSON text and, for the board, its columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRow {
+    /// The entity's key.
+    pub key: String,
+    /// The row as JSON text.
+    pub body: String,
+    /// The board's indexed columns; `None` for the other projections.
+    pub board: Option<BoardColumns>,
+}
+
+/// The projection whose rows also have real columns (`board_rows`, migration `0050`).
+pub const BOARD_PROJECTION: &str = "board";
+
+/// A board row's columns in `board_rows` and `board_deputies`: what the board filters, sorts,
+/// pages and counts by. A value the item does not have yet is `""` (it sorts first, as `None`
+/// does); dates are `YYYY-MM-DD`, so their text order is their date order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BoardColumns {
+    /// Its kind.
+    pub kind: String,
+    /// Its status.
+    pub status: String,
+    /// The lead unit, or `""`.
+    pub lead_unit: String,
+    /// The responsible leader's name, or `""`.
+    pub leader: String,
+    /// The due date in force, or `""`.
+    pub due: String,
+    /// `due` while the round (or triage) awaits its answer (or decision), else `""`: overdue and
+    /// due-soon are this compared with today, at query time.
+    pub awaiting_due: String,
+    /// `None` never answered, else whether the latest answer came in time.
+    pub answered_on_time: Option<bool>,
+    /// Not closed and not ended without an answer.
+    pub is_open: bool,
+    /// Closed (销号).
+    pub is_closed: bool,
+    /// Assigned or re-handling: awaiting an answer (not triage).
+    pub awaits_answer: bool,
+    /// Business time of the latest event.
+    pub last_activity_at: String,
+    /// The person ids of the deputies the item names.
+    pub deputy_ids: Vec<String>,
+}
+
+/// The columns the board sorts (and pages) by; every one is followed by `item_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum BoardSort {
+    /// The item id (the default order).
+    #[default]
+    ItemId,
+    /// Kind.
+    Kind,
+    /// Status.
+    Status,
+    /// Lead unit (`""` first).
+    LeadUnit,
+    /// Leader (`""` first).
+    Leader,
+    /// Due date (`""` first).
+    Due,
+    /// Days left: the due date while awaiting (`""`, i.e. not awaiting, first).
+    DaysLeft,
+    /// Latest activity.
+    LastActivity,
+}
+
+impl BoardSort {
+    /// Every sort column.
+    pub const ALL: [BoardSort; 8] = [
+        BoardSort::ItemId,
+        BoardSort::Kind,
+        BoardSort::Status,
+        BoardSort::LeadUnit,
+        BoardSort::Leader,
+        BoardSort::Due,
+        BoardSort::DaysLeft,
+        BoardSort::LastActivity,
+    ];
+
+    /// Its name in query strings (`sort=due`).
+    pub fn name(self) -> &'static str {
+        match self {
+            BoardSort::ItemId => "item_id",
+            BoardSort::Kind => "kind",
+            BoardSort::Status => "status",
+            BoardSort::LeadUnit => "lead_unit",
+            BoardSort::Leader => "leader",
+            BoardSort::Due => "due",
+            BoardSort::DaysLeft => "days_left",
+            BoardSort::LastActivity => "last_activity_at",
+        }
+    }
+
+    /// The sort column named `text`.
+    pub fn parse(text: &str) -> Option<BoardSort> {
+        BoardSort::ALL.into_iter().find(|sort| sort.name() == text)
+    }
+
+    /// Its column in `board_rows` (a closed set: safe to write into SQL).
+    fn column(self) -> &'static str {
+        match self {
+            BoardSort::ItemId => "item_id",
+            BoardSort::Kind => "kind",
+            BoardSort::Status => "status",
+            BoardSort::LeadUnit => "lead_unit",
+            BoardSort::Leader => "leader",
+            BoardSort::Due => "due",
+            BoardSort::DaysLeft => "awaiting_due",
+            BoardSort::LastActivity => "last_activity_at",
+        }
+    }
+}
+
+/// Which board rows: the filters of a board request, the day they are judged on, and the order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BoardSelection {
+    /// Only items naming this deputy (a deputy's own board).
+    pub deputy_id: Option<String>,
+    /// Only this status.
+    pub status: Option<String>,
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Only this leader (by name).
+    pub leader: Option<String>,
+    /// Only this lead unit.
+    pub lead_unit: Option<String>,
+    /// Only overdue items (`true`), or only items that are not.
+    pub overdue: Option<bool>,
+    /// Only items due soon (`true`), or only items that are not.
+    pub due_soon: Option<bool>,
+    /// Today, `YYYY-MM-DD`: an awaited due date before it is overdue.
+    pub today: String,
+    /// The last day that is "due soon", `YYYY-MM-DD`.
+    pub due_soon_until: String,
+    /// The order.
+    pub sort: BoardSort,
+    /// Descending (both the column and the `item_id` after it).
+    pub descending: bool,
+}
+
+/// Where a page starts: after the row with this sort value and item id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoardPosition {
+    /// The sort column's value of the last row seen.
+    pub value: String,
+    /// Its item id.
+    pub item_id: String,
+}
+
+/// One row of a board page: its key, JSON text, and sort value (for the next page's cursor).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoardPageRow {
+    /// The item id.
+    pub key: String,
+    /// The board row as JSON text.
+    pub body: String,
+    /// The sort column's value.
+    pub sort_value: String,
+}
+
+/// The counts at the top of the board, over every row of a selection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BoardCounts {
+    /// Records folded into the rows counted.
+    pub checkpoint: u64,
+    /// Rows.
+    pub total: u64,
+    /// Not closed and not ended without an answer.
+    pub open: u64,
+    /// Answered at least once.
+    pub answered: u64,
+    /// Whose latest answer came in time.
+    pub answered_on_time: u64,
+    /// Awaiting, past the due date.
+    pub overdue: u64,
+    /// Awaiting, due from today to `due_soon_until`.
+    pub due_soon: u64,
+    /// Closed.
+    pub closed: u64,
+    /// Awaiting an answer (not triage) past its due date.
+    pub unanswered_due: u64,
+}
+
+/// The distinct values the board's filters offer, for a deputy's items or all.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BoardChoices {
+    /// Statuses.
+    pub statuses: Vec<String>,
+    /// Kinds.
+    pub kinds: Vec<String>,
+    /// Leaders (names).
+    pub leaders: Vec<String>,
+    /// Lead units.
+    pub lead_units: Vec<String>,
 }
 
 /// Rows are written in statements of at most this many.
@@ -57,8 +258,101 @@ pub trait ViewStore: Send + Sync {
         &self,
         projection: &str,
         to: u64,
-        rows: Vec<(String, String)>,
+        rows: Vec<StoredRow>,
     ) -> Result<(), StoreError>;
+
+    /// At most `limit` board rows of `selection` in its order, starting after `after`; with the
+    /// board's checkpoint read by the same statement (`None` when no row came back).
+    async fn board_page(
+        &self,
+        selection: &BoardSelection,
+        after: Option<&BoardPosition>,
+        limit: u32,
+    ) -> Result<(Option<u64>, Vec<BoardPageRow>), StoreError>;
+
+    /// The counts over every board row of `selection`, with the checkpoint they reflect, in one
+    /// statement (an aggregate over `board_rows`; no row is loaded).
+    async fn board_counts(&self, selection: &BoardSelection) -> Result<BoardCounts, StoreError>;
+
+    /// The distinct statuses, kinds, leaders and lead units on the board (of one deputy's items
+    /// when given), for the filters.
+    async fn board_choices(&self, deputy_id: Option<&str>) -> Result<BoardChoices, StoreError>;
+}
+
+/// Pushes ` WHERE …` for a `BoardSelection`'s filters (not its order) onto a `QueryBuilder`
+/// over `board_rows b`. A macro, as the builder's bounds differ per database.
+macro_rules! push_board_filters {
+    ($query:expr, $selection:expr) => {{
+        let query = $query;
+        let selection: &BoardSelection = $selection;
+        query.push(" WHERE 1 = 1");
+        if let Some(deputy_id) = &selection.deputy_id {
+            query
+                .push(" AND b.item_id IN (SELECT item_id FROM board_deputies WHERE deputy_id = ")
+                .push_bind(deputy_id.clone())
+                .push(")");
+        }
+        for (column, wanted) in [
+            ("status", &selection.status),
+            ("kind", &selection.kind),
+            ("leader", &selection.leader),
+            ("lead_unit", &selection.lead_unit),
+        ] {
+            if let Some(wanted) = wanted {
+                query
+                    .push(" AND b.")
+                    .push(column)
+                    .push(" = ")
+                    .push_bind(wanted.clone());
+            }
+        }
+        // Overdue: awaiting and the due date before today ('' — not awaiting — never is).
+        match selection.overdue {
+            Some(true) => {
+                query
+                    .push(" AND b.awaiting_due <> '' AND b.awaiting_due < ")
+                    .push_bind(selection.today.clone());
+            }
+            Some(false) => {
+                query
+                    .push(" AND (b.awaiting_due = '' OR b.awaiting_due >= ")
+                    .push_bind(selection.today.clone())
+                    .push(")");
+            }
+            None => {}
+        }
+        match selection.due_soon {
+            Some(true) => {
+                query
+                    .push(" AND b.awaiting_due >= ")
+                    .push_bind(selection.today.clone())
+                    .push(" AND b.awaiting_due <= ")
+                    .push_bind(selection.due_soon_until.clone());
+            }
+            Some(false) => {
+                query
+                    .push(" AND (b.awaiting_due < ")
+                    .push_bind(selection.today.clone())
+                    .push(" OR b.awaiting_due > ")
+                    .push_bind(selection.due_soon_until.clone())
+                    .push(")");
+            }
+            None => {}
+        }
+    }};
+}
+
+/// The columns of `board_rows` after `item_id`, in the order the writers bind them.
+const BOARD_COLUMNS: &str = "item_id, kind, status, lead_unit, leader, due, awaiting_due, \
+    answered_on_time, is_open, is_closed, awaits_answer, last_activity_at";
+
+/// A board row's columns are written in statements of at most this many rows (12 values each).
+pub const BOARD_ROWS_PER_STATEMENT_MAX: usize = 500;
+
+fn count(value: Option<i64>) -> u64 {
+    value
+        .and_then(|value| u64::try_from(value).ok())
+        .unwrap_or(0)
 }
 
 fn to_i64(value: u64) -> i64 {
@@ -160,6 +454,9 @@ macro_rules! view_store_impl {
                 if moved.rows_affected() != 1 {
                     return Ok(false);
                 }
+                if projection == BOARD_PROJECTION {
+                    <$store>::write_board_columns(&mut tx, &changes).await?;
+                }
                 for change in changes {
                     match change.body {
                         Some(body) => {
@@ -193,21 +490,40 @@ macro_rules! view_store_impl {
                 &self,
                 projection: &str,
                 to: u64,
-                rows: Vec<(String, String)>,
+                rows: Vec<StoredRow>,
             ) -> Result<(), StoreError> {
                 let mut tx = self.pool().begin().await?;
                 sqlx::query("DELETE FROM projection_rows WHERE projection = $1")
                     .bind(projection)
                     .execute(&mut *tx)
                     .await?;
+                if projection == BOARD_PROJECTION {
+                    sqlx::query("DELETE FROM board_deputies")
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("DELETE FROM board_rows").execute(&mut *tx).await?;
+                }
                 for chunk in rows.chunks(ROWS_PER_STATEMENT_MAX) {
                     let mut insert = sqlx::QueryBuilder::<$database>::new(
                         "INSERT INTO projection_rows (projection, row_key, body) ",
                     );
-                    insert.push_values(chunk, |mut row, (key, body)| {
-                        row.push_bind(projection).push_bind(key).push_bind(body);
+                    insert.push_values(chunk, |mut row, stored| {
+                        row.push_bind(projection)
+                            .push_bind(&stored.key)
+                            .push_bind(&stored.body);
                     });
                     insert.build().execute(&mut *tx).await?;
+                }
+                if projection == BOARD_PROJECTION {
+                    let changes: Vec<RowChange> = rows
+                        .into_iter()
+                        .map(|stored| RowChange {
+                            key: stored.key,
+                            body: Some(stored.body),
+                            board: stored.board,
+                        })
+                        .collect();
+                    <$store>::insert_board_columns(&mut tx, &changes).await?;
                 }
                 sqlx::query(
                     "INSERT INTO projection_checkpoints (projection, position) VALUES ($1, $2) \
@@ -218,6 +534,236 @@ macro_rules! view_store_impl {
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
+                Ok(())
+            }
+
+            async fn board_page(
+                &self,
+                selection: &BoardSelection,
+                after: Option<&BoardPosition>,
+                limit: u32,
+            ) -> Result<(Option<u64>, Vec<BoardPageRow>), StoreError> {
+                let column = selection.sort.column();
+                let mut query = sqlx::QueryBuilder::<$database>::new(
+                    "SELECT (SELECT position FROM projection_checkpoints WHERE projection = 'board'), \
+                     b.item_id, p.body, b.",
+                );
+                query.push(column).push(
+                    " FROM board_rows b JOIN projection_rows p \
+                     ON p.projection = 'board' AND p.row_key = b.item_id",
+                );
+                push_board_filters!(&mut query, selection);
+                let (beyond, order) = if selection.descending {
+                    ("<", "DESC")
+                } else {
+                    (">", "ASC")
+                };
+                if let Some(after) = after {
+                    // Keyset: strictly after the last row seen, in (column, item_id) order.
+                    query
+                        .push(" AND (b.")
+                        .push(column)
+                        .push(format!(" {beyond} "))
+                        .push_bind(after.value.clone())
+                        .push(" OR (b.")
+                        .push(column)
+                        .push(" = ")
+                        .push_bind(after.value.clone())
+                        .push(format!(" AND b.item_id {beyond} "))
+                        .push_bind(after.item_id.clone())
+                        .push("))");
+                }
+                query
+                    .push(format!(" ORDER BY b.{column} {order}, b.item_id {order} LIMIT "))
+                    .push_bind(i64::from(limit));
+                let rows: Vec<(Option<i64>, String, String, String)> =
+                    query.build_query_as().fetch_all(self.pool()).await?;
+                let checkpoint = match rows.first() {
+                    Some((position, _, _, _)) => Some(from_i64(position.unwrap_or(0))?),
+                    None => None,
+                };
+                let rows = rows
+                    .into_iter()
+                    .map(|(_, key, body, sort_value)| BoardPageRow {
+                        key,
+                        body,
+                        sort_value,
+                    })
+                    .collect();
+                Ok((checkpoint, rows))
+            }
+
+            async fn board_counts(
+                &self,
+                selection: &BoardSelection,
+            ) -> Result<BoardCounts, StoreError> {
+                let mut query = sqlx::QueryBuilder::<$database>::new(
+                    "SELECT (SELECT position FROM projection_checkpoints WHERE projection = 'board'), \
+                     COUNT(*), SUM(b.is_open), \
+                     SUM(CASE WHEN b.answered_on_time IS NOT NULL THEN 1 ELSE 0 END), \
+                     SUM(CASE WHEN b.answered_on_time = 1 THEN 1 ELSE 0 END), \
+                     SUM(CASE WHEN b.awaiting_due <> '' AND b.awaiting_due < ",
+                );
+                query
+                    .push_bind(selection.today.clone())
+                    .push(" THEN 1 ELSE 0 END), SUM(CASE WHEN b.awaiting_due >= ")
+                    .push_bind(selection.today.clone())
+                    .push(" AND b.awaiting_due <= ")
+                    .push_bind(selection.due_soon_until.clone())
+                    .push(
+                        " THEN 1 ELSE 0 END), SUM(b.is_closed), \
+                         SUM(CASE WHEN b.awaits_answer = 1 AND b.awaiting_due <> '' \
+                         AND b.awaiting_due < ",
+                    )
+                    .push_bind(selection.today.clone())
+                    .push(" THEN 1 ELSE 0 END) FROM board_rows b");
+                push_board_filters!(&mut query, selection);
+                #[allow(clippy::type_complexity)]
+                let row: (
+                    Option<i64>,
+                    i64,
+                    Option<i64>,
+                    Option<i64>,
+                    Option<i64>,
+                    Option<i64>,
+                    Option<i64>,
+                    Option<i64>,
+                    Option<i64>,
+                ) = query.build_query_as().fetch_one(self.pool()).await?;
+                Ok(BoardCounts {
+                    checkpoint: from_i64(row.0.unwrap_or(0))?,
+                    total: count(Some(row.1)),
+                    open: count(row.2),
+                    answered: count(row.3),
+                    answered_on_time: count(row.4),
+                    overdue: count(row.5),
+                    due_soon: count(row.6),
+                    closed: count(row.7),
+                    unanswered_due: count(row.8),
+                })
+            }
+
+            async fn board_choices(
+                &self,
+                deputy_id: Option<&str>,
+            ) -> Result<BoardChoices, StoreError> {
+                let mut choices = BoardChoices::default();
+                for (column, into) in [
+                    ("status", &mut choices.statuses),
+                    ("kind", &mut choices.kinds),
+                    ("leader", &mut choices.leaders),
+                    ("lead_unit", &mut choices.lead_units),
+                ] {
+                    let mut query = sqlx::QueryBuilder::<$database>::new("SELECT DISTINCT b.");
+                    query
+                        .push(column)
+                        .push(" FROM board_rows b WHERE b.")
+                        .push(column)
+                        .push(" <> ''");
+                    if let Some(deputy_id) = deputy_id {
+                        query
+                            .push(
+                                " AND b.item_id IN \
+                                 (SELECT item_id FROM board_deputies WHERE deputy_id = ",
+                            )
+                            .push_bind(deputy_id.to_owned())
+                            .push(")");
+                    }
+                    query.push(" ORDER BY 1");
+                    *into = query.build_query_scalar().fetch_all(self.pool()).await?;
+                }
+                Ok(choices)
+            }
+        }
+
+        impl $store {
+            /// Writes the board columns of `changes` (rows and deputies), in the transaction
+            /// that writes their JSON rows and moves the checkpoint.
+            async fn write_board_columns(
+                tx: &mut sqlx::Transaction<'_, $database>,
+                changes: &[RowChange],
+            ) -> Result<(), StoreError> {
+                for chunk in changes.chunks(BOARD_ROWS_PER_STATEMENT_MAX) {
+                    let mut delete = sqlx::QueryBuilder::<$database>::new(
+                        "DELETE FROM board_deputies WHERE item_id IN (",
+                    );
+                    let mut keys = delete.separated(", ");
+                    for change in chunk {
+                        keys.push_bind(&change.key);
+                    }
+                    delete.push(")");
+                    delete.build().execute(&mut **tx).await?;
+                    let gone: Vec<&RowChange> =
+                        chunk.iter().filter(|change| change.body.is_none()).collect();
+                    if !gone.is_empty() {
+                        let mut delete = sqlx::QueryBuilder::<$database>::new(
+                            "DELETE FROM board_rows WHERE item_id IN (",
+                        );
+                        let mut keys = delete.separated(", ");
+                        for change in gone {
+                            keys.push_bind(&change.key);
+                        }
+                        delete.push(")");
+                        delete.build().execute(&mut **tx).await?;
+                    }
+                }
+                <$store>::insert_board_columns(tx, changes).await
+            }
+
+            /// Upserts the board columns of the rows in `changes` that have a body, and inserts
+            /// their deputies (whose old rows the caller removed).
+            async fn insert_board_columns(
+                tx: &mut sqlx::Transaction<'_, $database>,
+                changes: &[RowChange],
+            ) -> Result<(), StoreError> {
+                let kept: Vec<(&String, &BoardColumns)> = changes
+                    .iter()
+                    .filter(|change| change.body.is_some())
+                    .filter_map(|change| change.board.as_ref().map(|board| (&change.key, board)))
+                    .collect();
+                for chunk in kept.chunks(BOARD_ROWS_PER_STATEMENT_MAX) {
+                    let mut insert = sqlx::QueryBuilder::<$database>::new("INSERT INTO board_rows (");
+                    insert.push(BOARD_COLUMNS).push(") ");
+                    insert.push_values(chunk, |mut row, (key, board)| {
+                        row.push_bind(*key)
+                            .push_bind(&board.kind)
+                            .push_bind(&board.status)
+                            .push_bind(&board.lead_unit)
+                            .push_bind(&board.leader)
+                            .push_bind(&board.due)
+                            .push_bind(&board.awaiting_due)
+                            .push_bind(board.answered_on_time.map(i32::from))
+                            .push_bind(i32::from(board.is_open))
+                            .push_bind(i32::from(board.is_closed))
+                            .push_bind(i32::from(board.awaits_answer))
+                            .push_bind(&board.last_activity_at);
+                    });
+                    insert.push(
+                        " ON CONFLICT (item_id) DO UPDATE SET kind = excluded.kind, \
+                         status = excluded.status, lead_unit = excluded.lead_unit, \
+                         leader = excluded.leader, due = excluded.due, \
+                         awaiting_due = excluded.awaiting_due, \
+                         answered_on_time = excluded.answered_on_time, \
+                         is_open = excluded.is_open, is_closed = excluded.is_closed, \
+                         awaits_answer = excluded.awaits_answer, \
+                         last_activity_at = excluded.last_activity_at",
+                    );
+                    insert.build().execute(&mut **tx).await?;
+                }
+                let deputies: Vec<(&String, &String)> = kept
+                    .iter()
+                    .flat_map(|(key, board)| board.deputy_ids.iter().map(move |id| (id, *key)))
+                    .collect();
+                for chunk in deputies.chunks(ROWS_PER_STATEMENT_MAX) {
+                    let mut insert = sqlx::QueryBuilder::<$database>::new(
+                        "INSERT INTO board_deputies (deputy_id, item_id) ",
+                    );
+                    insert.push_values(chunk, |mut row, (deputy_id, key)| {
+                        row.push_bind(*deputy_id).push_bind(*key);
+                    });
+                    insert.push(" ON CONFLICT (deputy_id, item_id) DO NOTHING");
+                    insert.build().execute(&mut **tx).await?;
+                }
                 Ok(())
             }
         }

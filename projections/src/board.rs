@@ -3,6 +3,7 @@
 
 use aggregates::item::{ItemEvent, ItemStatus};
 use infra::record::Record;
+use infra::views::{BoardColumns, BoardCounts, BoardPosition, BoardSort, BOARD_PROJECTION};
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
@@ -55,8 +56,26 @@ pub struct BoardRow {
 pub struct BoardProjection;
 
 impl Projection for BoardProjection {
-    const NAME: &'static str = "board";
+    const NAME: &'static str = BOARD_PROJECTION;
     type Row = BoardRow;
+
+    fn board_columns(row: &BoardRow) -> Option<BoardColumns> {
+        let date = |date: Option<Date>| date.map(|date| date.to_string()).unwrap_or_default();
+        Some(BoardColumns {
+            kind: row.kind.clone(),
+            status: row.status.clone(),
+            lead_unit: row.lead_unit.clone().unwrap_or_default(),
+            leader: row.leader.clone().unwrap_or_default(),
+            due: date(row.due),
+            awaiting_due: date(row.due.filter(|_| row.awaiting)),
+            answered_on_time: row.answered_on_time,
+            is_open: is_open(&row.status),
+            is_closed: row.status == "closed",
+            awaits_answer: awaits_answer(&row.status),
+            last_activity_at: row.last_activity_at.clone(),
+            deputy_ids: row.deputy_ids.clone(),
+        })
+    }
 
     fn key(record: &Record) -> Option<String> {
         record.stream.strip_prefix("item/").map(str::to_owned)
@@ -256,15 +275,43 @@ impl BoardItem {
     }
 
     fn is_open(&self) -> bool {
-        !matches!(
-            self.status.as_str(),
-            "closed" | "returned" | "redirected" | "merged" | "withdrawn"
-        )
+        is_open(&self.status)
     }
 
     fn awaits_answer(&self) -> bool {
-        matches!(self.status.as_str(), "assigned" | "rehandling")
+        awaits_answer(&self.status)
     }
+
+    /// The value of `sort`'s column for this item, as `board_rows` holds it (`""` for none;
+    /// dates `YYYY-MM-DD`): pages of a board folded in memory are cut by the same keys as pages
+    /// read from the table.
+    pub fn sort_value(&self, sort: BoardSort) -> String {
+        let date = |date: Option<Date>| date.map(|date| date.to_string()).unwrap_or_default();
+        match sort {
+            BoardSort::ItemId => self.item_id.clone(),
+            BoardSort::Kind => self.kind.clone(),
+            BoardSort::Status => self.status.clone(),
+            BoardSort::LeadUnit => self.lead_unit.clone().unwrap_or_default(),
+            BoardSort::Leader => self.leader.clone().unwrap_or_default(),
+            BoardSort::Due => date(self.due),
+            BoardSort::DaysLeft => date(self.due.filter(|_| self.days_left.is_some())),
+            BoardSort::LastActivity => self.last_activity_at.clone(),
+        }
+    }
+}
+
+/// Not closed and not ended without an answer. (Migration `0050_board_rows` fills `is_open`
+/// of existing rows with the same list.)
+fn is_open(status: &str) -> bool {
+    !matches!(
+        status,
+        "closed" | "returned" | "redirected" | "merged" | "withdrawn"
+    )
+}
+
+/// Awaiting an answer: assigned or re-handling (not triage).
+fn awaits_answer(status: &str) -> bool {
+    matches!(status, "assigned" | "rehandling")
 }
 
 /// The counts at the top of the board.
@@ -292,6 +339,21 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// The summary of counts read from the table.
+    pub fn of_counts(counts: &BoardCounts) -> Self {
+        Summary {
+            total: counts.total,
+            open: counts.open,
+            answered: counts.answered,
+            answered_on_time: counts.answered_on_time,
+            overdue: counts.overdue,
+            due_soon: counts.due_soon,
+            closed: counts.closed,
+            unanswered_due: counts.unanswered_due,
+            all_due_answered: counts.unanswered_due == 0,
+        }
+    }
+
     fn of(items: &[BoardItem]) -> Self {
         let count = |keep: &dyn Fn(&BoardItem) -> bool| {
             items.iter().filter(|item| keep(item)).count() as u64
@@ -330,7 +392,81 @@ impl BoardView {
             now,
             summary,
             items,
+            page: None,
         }
+    }
+
+    /// A page of the board: `rows` (already one page, in order) judged on `today`, under the
+    /// summary `counts` of the whole selection they were cut from.
+    pub fn page_of<'a>(
+        rows: impl IntoIterator<Item = &'a BoardRow>,
+        counts: &BoardCounts,
+        today: Date,
+        now: String,
+    ) -> Self {
+        BoardView {
+            as_of_position: counts.checkpoint.checked_sub(1),
+            now,
+            summary: Summary::of_counts(counts),
+            items: rows
+                .into_iter()
+                .map(|row| BoardItem::on(row, today))
+                .collect(),
+            page: None,
+        }
+    }
+
+    /// Orders the items by `sort` (then item id; both reversed when `descending`), keeps those
+    /// after `after` and at most `limit` of them; the summary is left counting the whole set.
+    /// Returns where the next page starts, if there is one. The same keys as the table's
+    /// (`BoardItem::sort_value`), so a page folded in memory is the page the table would give.
+    pub fn cut_page(
+        &mut self,
+        sort: BoardSort,
+        descending: bool,
+        after: Option<&BoardPosition>,
+        limit: usize,
+    ) -> Option<BoardPosition> {
+        let mut keyed: Vec<(String, BoardItem)> = std::mem::take(&mut self.items)
+            .into_iter()
+            .map(|item| (item.sort_value(sort), item))
+            .collect();
+        keyed.sort_by(|(a_value, a), (b_value, b)| {
+            let order = a_value.cmp(b_value).then_with(|| a.item_id.cmp(&b.item_id));
+            if descending {
+                order.reverse()
+            } else {
+                order
+            }
+        });
+        let beyond = |value: &String, item: &BoardItem| match after {
+            None => true,
+            Some(after) => {
+                let order = value
+                    .cmp(&after.value)
+                    .then_with(|| item.item_id.cmp(&after.item_id));
+                if descending {
+                    order.is_lt()
+                } else {
+                    order.is_gt()
+                }
+            }
+        };
+        let mut kept: Vec<(String, BoardItem)> = keyed
+            .into_iter()
+            .filter(|(value, item)| beyond(value, item))
+            .collect();
+        let has_more = kept.len() > limit;
+        kept.truncate(limit);
+        let next = kept
+            .last()
+            .filter(|_| has_more)
+            .map(|(value, item)| BoardPosition {
+                value: value.clone(),
+                item_id: item.item_id.clone(),
+            });
+        self.items = kept.into_iter().map(|(_, item)| item).collect();
+        next
     }
 
     /// Keeps only the items `keep` accepts; the summary then counts those items only.
@@ -350,6 +486,27 @@ pub struct BoardView {
     pub now: String,
     /// The counts.
     pub summary: Summary,
-    /// One entry per item, ordered by id.
+    /// One entry per item, ordered by id (or as asked); one page of them over HTTP.
     pub items: Vec<BoardItem>,
+    /// Which page this is and where the next starts (over HTTP; the command line prints the
+    /// whole board and leaves it out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<PageInfo>,
+}
+
+/// A board page's place: its size, order, and the cursor of the next page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PageInfo {
+    /// The most items this page could hold.
+    pub limit: u32,
+    /// The sort column (`item_id`, `kind`, `status`, `lead_unit`, `leader`, `due`, `days_left`,
+    /// `last_activity_at`).
+    pub sort: String,
+    /// `asc` or `desc`.
+    pub dir: String,
+    /// True when there are more items after this page.
+    pub has_more: bool,
+    /// The opaque cursor of the next page (`after=`), when there is one.
+    pub next: Option<String>,
 }

@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 
 use aggregates::item::ItemEvent;
 use infra::record::Record;
+use infra::views::{BoardColumns, StoredRow};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -97,6 +98,12 @@ pub trait Projection {
     /// # Errors
     /// [`FoldError`] when the record cannot be read as the event its type names.
     fn apply(row: Option<Self::Row>, record: &Record) -> Result<Option<Self::Row>, FoldError>;
+
+    /// The row's real, indexed columns, written beside its JSON text (only the board has them:
+    /// `board_rows`). A pure function of the row.
+    fn board_columns(_row: &Self::Row) -> Option<BoardColumns> {
+        None
+    }
 }
 
 /// A projection folded in memory.
@@ -153,6 +160,23 @@ impl<P: Projection> Folded<P> {
         self.rows
             .iter()
             .map(|(key, row)| Ok((key.clone(), serde_json::to_string(row)?)))
+            .collect()
+    }
+
+    /// The rows as a rebuild writes them: key, JSON text and (for the board) columns.
+    ///
+    /// # Errors
+    /// When a row cannot be serialised (a bug).
+    pub fn rows_to_store(&self) -> Result<Vec<StoredRow>, serde_json::Error> {
+        self.rows
+            .iter()
+            .map(|(key, row)| {
+                Ok(StoredRow {
+                    key: key.clone(),
+                    body: serde_json::to_string(row)?,
+                    board: P::board_columns(row),
+                })
+            })
             .collect()
     }
 }

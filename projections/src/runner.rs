@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures::{StreamExt, TryStreamExt};
 use infra::record::Record;
 use infra::store::{EventStore, StoreError};
-use infra::views::{RowChange, ViewStore};
+use infra::views::{RowChange, StoredRow, ViewStore};
 
 use crate::{FoldError, Folded, Projection};
 
@@ -112,13 +112,14 @@ async fn fold_batch<P: Projection>(
     }
     rows.into_iter()
         .map(|(key, row)| {
+            let board = row.as_ref().and_then(P::board_columns);
             let body = row.map(|row| serde_json::to_string(&row)).transpose();
             let body = body.map_err(|error| RunnerError::Row {
                 projection: P::NAME,
                 key: key.clone(),
                 reason: error.to_string(),
             })?;
-            Ok(RowChange { key, body })
+            Ok(RowChange { key, body, board })
         })
         .collect()
 }
@@ -135,11 +136,11 @@ pub trait Rebuilding: Send {
     fn apply(&mut self, record: &Record) -> Result<(), FoldError>;
     /// How many records have been folded.
     fn records_folded(&self) -> u64;
-    /// The rows as stored: `(key, JSON text)`, ordered by key.
+    /// The rows as stored: key, JSON text and (for the board) columns, ordered by key.
     ///
     /// # Errors
     /// When a row cannot be serialised (a bug).
-    fn stored_rows(&self) -> Result<Vec<(String, String)>, serde_json::Error>;
+    fn rows_to_store(&self) -> Result<Vec<StoredRow>, serde_json::Error>;
 }
 
 impl<P: Projection> Rebuilding for Folded<P> {
@@ -155,8 +156,8 @@ impl<P: Projection> Rebuilding for Folded<P> {
         Folded::records_folded(self)
     }
 
-    fn stored_rows(&self) -> Result<Vec<(String, String)>, serde_json::Error> {
-        Folded::stored_rows(self)
+    fn rows_to_store(&self) -> Result<Vec<StoredRow>, serde_json::Error> {
+        Folded::rows_to_store(self)
     }
 }
 
@@ -209,7 +210,7 @@ pub async fn rebuild_all(
     }
     progress(read, tree_size);
     for fold in folds.iter() {
-        let rows = fold.stored_rows().map_err(|error| RunnerError::Row {
+        let rows = fold.rows_to_store().map_err(|error| RunnerError::Row {
             projection: fold.name(),
             key: String::new(),
             reason: error.to_string(),

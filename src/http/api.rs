@@ -3,7 +3,8 @@
 use aggregates::actor::Role;
 use axum::extract::State;
 use axum::Json;
-use projections::board::{BoardItem, BoardRow, BoardView};
+use infra::views::BoardSort;
+use projections::board::{BoardItem, BoardView, PageInfo};
 use projections::figures::Figures;
 use projections::trail::Trail;
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::AppState;
 use crate::auth::Principal;
+use crate::cursor::{self, CursorScope};
 use crate::reading;
 use crate::when::{parse_moment, ReadAt};
 
@@ -143,7 +145,7 @@ async fn run_command(
     })
 }
 
-/// Which board: as of when, judged when, and which items.
+/// Which board: as of when, judged when, which items, in what order, which page.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct BoardQuery {
@@ -163,22 +165,93 @@ pub struct BoardQuery {
     pub overdue: Option<bool>,
     /// Only items due soon (`true`) or only items that are not (`false`).
     pub due_soon: Option<bool>,
+    /// The order: `item_id` (default), `kind`, `status`, `lead_unit`, `leader`, `due`,
+    /// `days_left`, `last_activity_at`; ties by item id. Items without a value come first.
+    pub sort: Option<String>,
+    /// `asc` (default) or `desc`.
+    pub dir: Option<String>,
+    /// Items per page: 1 to 1,000, default 100.
+    pub limit: Option<String>,
+    /// The cursor of the page to show: `page.next` of the page before (opaque).
+    pub after: Option<String>,
 }
 
 impl BoardQuery {
-    fn keeps_row(&self, row: &BoardRow) -> bool {
-        let is = |wanted: &Option<String>, value: Option<&str>| {
-            wanted.as_deref().is_none_or(|wanted| value == Some(wanted))
-        };
-        is(&self.status, Some(&row.status))
-            && is(&self.kind, Some(&row.kind))
-            && is(&self.leader, row.leader.as_deref())
-            && is(&self.lead_unit, row.lead_unit.as_deref())
+    /// The filters as a canonical text the cursor is bound to.
+    fn filters_text(&self) -> String {
+        let flag = |value: Option<bool>| value.map(|v| v.to_string()).unwrap_or_default();
+        let text = |value: &Option<String>| value.clone().unwrap_or_default();
+        serde_urlencoded::to_string([
+            ("status", text(&self.status)),
+            ("leader", text(&self.leader)),
+            ("lead_unit", text(&self.lead_unit)),
+            ("kind", text(&self.kind)),
+            ("overdue", flag(self.overdue)),
+            ("due_soon", flag(self.due_soon)),
+        ])
+        .unwrap_or_default()
     }
 
-    fn keeps_item(&self, item: &BoardItem) -> bool {
-        self.overdue.is_none_or(|wanted| item.overdue == wanted)
-            && self.due_soon.is_none_or(|wanted| item.due_soon == wanted)
+    /// The page this query asks for, as `principal` may see it (a deputy: their own items).
+    ///
+    /// # Errors
+    /// 400 `invalid` for an unknown sort or dir, `invalid_limit`, `invalid_cursor`.
+    pub(crate) fn request(
+        &self,
+        principal: &Principal,
+    ) -> Result<(reading::BoardRequest, CursorScope), ApiError> {
+        let sort = match self.sort.as_deref() {
+            None | Some("") => BoardSort::ItemId,
+            Some(text) => BoardSort::parse(text).ok_or_else(|| {
+                ApiError::Malformed(format!(
+                    "sort must be one of {}",
+                    BoardSort::ALL.map(BoardSort::name).join(", ")
+                ))
+            })?,
+        };
+        let descending = match self.dir.as_deref() {
+            None | Some("" | "asc") => false,
+            Some("desc") => true,
+            Some(_) => return Err(ApiError::Malformed("dir must be asc or desc".to_owned())),
+        };
+        let limit = match self.limit.as_deref() {
+            None => reading::BOARD_PAGE_ITEMS_DEFAULT,
+            Some(text) => text
+                .parse::<u32>()
+                .ok()
+                .filter(|limit| (1..=reading::BOARD_PAGE_ITEMS_MAX).contains(limit))
+                .ok_or_else(|| {
+                    ApiError::InvalidLimit(format!(
+                        "limit must be a whole number from 1 to {}",
+                        reading::BOARD_PAGE_ITEMS_MAX
+                    ))
+                })?,
+        };
+        let scope = CursorScope {
+            sort,
+            descending,
+            filters: self.filters_text(),
+        };
+        let after = self
+            .after
+            .as_deref()
+            .map(|text| cursor::decode(&scope, text))
+            .transpose()
+            .map_err(|error| ApiError::InvalidCursor(error.to_string()))?;
+        let request = reading::BoardRequest {
+            deputy_id: (principal.role == Role::Deputy).then(|| principal.person_id.clone()),
+            status: self.status.clone(),
+            kind: self.kind.clone(),
+            leader: self.leader.clone(),
+            lead_unit: self.lead_unit.clone(),
+            overdue: self.overdue,
+            due_soon: self.due_soon,
+            sort,
+            descending,
+            after,
+            limit,
+        };
+        Ok((request, scope))
     }
 }
 
@@ -186,17 +259,15 @@ fn malformed(error: impl std::fmt::Display) -> ApiError {
     ApiError::Malformed(error.to_string())
 }
 
-/// The rows a principal may see: a deputy only the items that name them.
-fn visible_to<'a>(principal: &'a Principal) -> impl Fn(&BoardRow) -> bool + 'a {
-    move |row| principal.role != Role::Deputy || row.deputy_ids.contains(&principal.person_id)
-}
-
-/// The tracking board (督办台账), the JSON `huiyin board --format json` prints. The summary counts
-/// the items shown; a deputy is shown only the items that name them.
+/// The tracking board (督办台账), a page at a time: the JSON `huiyin board --format json` prints,
+/// with `items` cut to one page of `limit` (default 100, at most 1,000) in the order asked for,
+/// and `page` saying whether there is more and the cursor to ask for it (`after=`). The summary
+/// counts every item of the filtered board, not just the page; a deputy is shown (and counted)
+/// only the items that name them.
 #[utoipa::path(get, path = "/api/board", tag = "ledger", params(BoardQuery),
     responses(
-        (status = 200, description = "The board", body = BoardView),
-        (status = 400, description = "`invalid`: an unreadable as_of, now or filter", body = ErrorBody),
+        (status = 200, description = "One page of the board", body = BoardView),
+        (status = 400, description = "`invalid`: an unreadable as_of, now, filter, sort or dir; `invalid_limit`: limit not from 1 to 1,000; `invalid_cursor`: after is garbled, edited, or of a board with another order or filters", body = ErrorBody),
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
     ),
     security(("bearer" = []), ("session" = [])))]
@@ -211,14 +282,16 @@ pub(crate) async fn board(
         &state.time_zone,
     )
     .map_err(malformed)?;
-    let visible = visible_to(&principal);
-    let mut view = reading::board_view(&state.stores, at, &state.time_zone, &*state.clock, |row| {
-        visible(row) && query.keeps_row(row)
-    })
-    .await?;
-    if query.overdue.is_some() || query.due_soon.is_some() {
-        view.retain(|item| query.keeps_item(item));
-    }
+    let (request, scope) = query.request(&principal)?;
+    let (mut view, next) =
+        reading::board_page(&state.stores, at, &state.time_zone, &*state.clock, &request).await?;
+    view.page = Some(PageInfo {
+        limit: request.limit,
+        sort: scope.sort.name().to_owned(),
+        dir: if scope.descending { "desc" } else { "asc" }.to_owned(),
+        has_more: next.is_some(),
+        next: next.map(|position| cursor::encode(&scope, &position)),
+    });
     Ok(Json(view))
 }
 

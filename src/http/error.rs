@@ -37,7 +37,8 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// A stable code: the ledger's (`invalid`, `unknown_command`, `not_found`, `wrong_state`,
     /// `forbidden`, `conflict`, `duplicate`) or the API's (`unauthenticated`,
-    /// `method_not_allowed`, `too_large`, `throttled`, `timeout`, `unavailable`, `internal`).
+    /// `method_not_allowed`, `too_large`, `throttled`, `timeout`, `unavailable`, `internal`,
+    /// and a board page's `invalid_cursor` and `invalid_limit`).
     pub code: String,
     /// What went wrong, in words; for 5xx only a pointer to the server's log.
     pub message: String,
@@ -79,6 +80,13 @@ pub enum ApiError {
     /// moment. 400 `invalid`.
     #[error("{0}")]
     Malformed(String),
+    /// A board page's `after` cursor is garbled, edited or of another board. 400
+    /// `invalid_cursor`.
+    #[error("{0}")]
+    InvalidCursor(String),
+    /// A board page's `limit` is not a number from 1 to the maximum. 400 `invalid_limit`.
+    #[error("{0}")]
+    InvalidLimit(String),
     /// The request reads but does not fit: a missing, unknown or mistyped field. 422 `invalid`.
     #[error("{0}")]
     Invalid(String),
@@ -141,6 +149,8 @@ impl ApiError {
                 }
             },
             ApiError::Malformed(_) => (StatusCode::BAD_REQUEST, "invalid"),
+            ApiError::InvalidCursor(_) => (StatusCode::BAD_REQUEST, "invalid_cursor"),
+            ApiError::InvalidLimit(_) => (StatusCode::BAD_REQUEST, "invalid_limit"),
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid"),
             ApiError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),

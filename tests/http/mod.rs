@@ -14,6 +14,7 @@
 mod access;
 pub mod commands;
 mod ops;
+mod pages;
 mod process;
 mod proofs;
 mod read;
@@ -44,6 +45,7 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(commands::trials());
     trials.extend(access::trials());
     trials.extend(read::trials());
+    trials.extend(pages::trials());
     trials.extend(ops::trials());
     trials.extend(proofs::trials());
     trials.extend(process::trials());

@@ -1,0 +1,308 @@
+//! The board a page at a time (`/api/board?limit=&after=`): pages cover the filtered board once,
+//! in order, with every sort and filter, also while items are filed between pages; the live
+//! pages (read from `board_rows`) equal the pages of the same board folded in memory (`as_of`),
+//! summary included; cursors and limits are checked; a deputy sees only their items on every page.
+
+use std::collections::BTreeSet;
+
+use axum::http::StatusCode;
+use libtest_mimic::Trial;
+use serde_json::Value;
+
+use super::{answered_item, assigned_item, file, Api, Cast};
+use crate::support::{on_both, Fresh};
+
+pub fn trials() -> Vec<Trial> {
+    let mut trials = Vec::new();
+    trials.extend(on_both(
+        "http",
+        "board_pages_in_every_order_and_filter_equal_the_board_folded_in_memory",
+        board_pages_in_every_order_and_filter_equal_the_board_folded_in_memory,
+    ));
+    trials.extend(on_both(
+        "http",
+        "board_pages_cover_the_board_once_in_order_while_items_are_filed_between_pages",
+        board_pages_cover_the_board_once_in_order_while_items_are_filed_between_pages,
+    ));
+    trials.extend(on_both(
+        "http",
+        "a_garbled_or_foreign_cursor_and_a_bad_limit_are_refused_with_codes",
+        a_garbled_or_foreign_cursor_and_a_bad_limit_are_refused_with_codes,
+    ));
+    trials.extend(on_both(
+        "http",
+        "a_deputy_sees_only_their_own_items_on_every_page",
+        a_deputy_sees_only_their_own_items_on_every_page,
+    ));
+    trials
+}
+
+const SORTS: [&str; 8] = [
+    "item_id",
+    "kind",
+    "status",
+    "lead_unit",
+    "leader",
+    "due",
+    "days_left",
+    "last_activity_at",
+];
+
+/// Twelve items in several states: filed (triage overdue on 2024-06-01), assigned (due soon),
+/// answered; ids out of filing order, deputies d-1 and d-2 alternating.
+async fn twelve_items(api: &Api, cast: &Cast) -> Vec<String> {
+    let mut ids = Vec::new();
+    for n in 0..12_u32 {
+        let id = format!("P-{:02}", (n * 7) % 12);
+        let deputy = if n % 2 == 0 { "d-1" } else { "d-2" };
+        match n % 4 {
+            0 => answered_item(api, cast, &id, deputy).await,
+            1 => assigned_item(api, cast, &id, deputy).await,
+            _ => api
+                .command(&cast.liaison, &file(&id, deputy))
+                .await
+                .expect(StatusCode::OK, None),
+        }
+        ids.push(id);
+    }
+    ids.sort();
+    ids
+}
+
+fn ids(board: &Value) -> Vec<String> {
+    board["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|item| item["item_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// An item's sort value as `board_rows` holds it ("" for none).
+fn sort_value(item: &Value, sort: &str) -> String {
+    let text = |name: &str| item[name].as_str().unwrap_or("").to_owned();
+    match sort {
+        "days_left" if item["days_left"].is_null() => String::new(),
+        "days_left" => text("due"),
+        other => text(other),
+    }
+}
+
+/// Every page of `query`, `limit` items at a time: `between` runs after each page.
+async fn all_pages(
+    api: &Api,
+    token: &str,
+    query: &str,
+    limit: u32,
+    mut between: impl FnMut(usize) -> Option<String>,
+) -> Vec<Value> {
+    let mut pages = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut path = format!("/api/board?limit={limit}{query}");
+        if let Some(cursor) = &after {
+            path.push_str(&format!("&after={cursor}"));
+        }
+        let page = api.get(&path, Some(token)).await;
+        page.expect(StatusCode::OK, None);
+        assert!(ids(&page.body).len() <= limit as usize, "{path}");
+        let next = page.body["page"]["next"].as_str().map(str::to_owned);
+        assert_eq!(page.body["page"]["has_more"], next.is_some(), "{path}");
+        pages.push(page.body);
+        assert!(pages.len() <= 100, "paging does not end: {path}");
+        if let Some(item) = between(pages.len()) {
+            api.command(token, &file(&item, "d-1"))
+                .await
+                .expect(StatusCode::OK, None);
+        }
+        match next {
+            Some(cursor) => after = Some(cursor),
+            None => return pages,
+        }
+    }
+}
+
+fn in_order(items: &[Value], sort: &str, descending: bool) {
+    for pair in items.windows(2) {
+        let key = |item: &Value| {
+            (
+                sort_value(item, sort),
+                item["item_id"].as_str().map(str::to_owned),
+            )
+        };
+        let (a, b) = (key(&pair[0]), key(&pair[1]));
+        if descending {
+            assert!(a > b, "{sort} desc: {a:?} then {b:?}");
+        } else {
+            assert!(a < b, "{sort} asc: {a:?} then {b:?}");
+        }
+    }
+}
+
+async fn board_pages_in_every_order_and_filter_equal_the_board_folded_in_memory(db: Fresh) {
+    let api = Api::new(&db).await;
+    let cast = Cast::of(&api).await;
+    let all_ids = twelve_items(&api, &cast).await;
+    let whole = api
+        .get("/api/board?limit=1000&now=2024-06-01", Some(&cast.office))
+        .await;
+    let head = whole.body["as_of_position"].as_u64().expect("a position");
+    assert_eq!(ids(&whole.body), all_ids);
+    let filters = [
+        "",
+        "&status=filed",
+        "&overdue=true",
+        "&due_soon=false",
+        "&kind=suggestion&overdue=false",
+        "&leader=%E9%99%88%E7%AB%8B%E6%96%B0&due_soon=true",
+    ];
+    for filter in filters {
+        for sort in SORTS {
+            for dir in ["asc", "desc"] {
+                let query = format!("&now=2024-06-01&sort={sort}&dir={dir}{filter}");
+                let live = all_pages(&api, &cast.office, &query, 5, |_| None).await;
+                let folded = all_pages(
+                    &api,
+                    &cast.office,
+                    &format!("{query}&as_of={head}"),
+                    5,
+                    |_| None,
+                )
+                .await;
+                // The same items, summary and cursors, page by page (`now` is the same text).
+                assert_eq!(live, folded, "{query}");
+                let items: Vec<Value> = live
+                    .iter()
+                    .flat_map(|page| page["items"].as_array().cloned().unwrap_or_default())
+                    .collect();
+                in_order(&items, sort, dir == "desc");
+                let everything = api
+                    .get(&format!("/api/board?limit=1000{query}"), Some(&cast.office))
+                    .await;
+                // Counts are over the whole filtered board, on every page.
+                for page in &live {
+                    assert_eq!(page["summary"], everything.body["summary"], "{query}");
+                }
+                assert_eq!(everything.body["summary"]["total"], items.len(), "{query}");
+            }
+        }
+    }
+}
+
+async fn board_pages_cover_the_board_once_in_order_while_items_are_filed_between_pages(db: Fresh) {
+    let api = Api::new(&db).await;
+    let cast = Cast::of(&api).await;
+    let before = twelve_items(&api, &cast).await;
+    for (sort, dir) in [("item_id", "asc"), ("due", "desc"), ("status", "asc")] {
+        let query = format!("&now=2024-06-01&sort={sort}&dir={dir}");
+        // After each page, an item is filed whose id sorts before, among and after the rest.
+        let pages = all_pages(&api, &cast.liaison, &query, 4, |page| {
+            Some(format!(
+                "{}-{sort}-{dir}-{page}",
+                ["A", "P-05x", "Z"][page % 3]
+            ))
+        })
+        .await;
+        let items: Vec<Value> = pages
+            .iter()
+            .flat_map(|page| page["items"].as_array().cloned().unwrap_or_default())
+            .collect();
+        let seen: Vec<String> = items
+            .iter()
+            .filter_map(|item| item["item_id"].as_str().map(str::to_owned))
+            .collect();
+        let distinct: BTreeSet<&String> = seen.iter().collect();
+        assert_eq!(distinct.len(), seen.len(), "no item twice: {seen:?}");
+        for id in &before {
+            assert!(
+                seen.contains(id),
+                "{id} was on the board before paging: {seen:?}"
+            );
+        }
+        in_order(&items, sort, dir == "desc");
+    }
+}
+
+async fn a_garbled_or_foreign_cursor_and_a_bad_limit_are_refused_with_codes(db: Fresh) {
+    let api = Api::new(&db).await;
+    let cast = Cast::of(&api).await;
+    twelve_items(&api, &cast).await;
+    let first = api
+        .get("/api/board?limit=5&sort=due", Some(&cast.office))
+        .await;
+    first.expect(StatusCode::OK, None);
+    assert_eq!(ids(&first.body).len(), 5);
+    assert_eq!(first.body["summary"]["total"], 12);
+    let cursor = first.body["page"]["next"]
+        .as_str()
+        .expect("a next page")
+        .to_owned();
+    let next = api
+        .get(
+            &format!("/api/board?limit=5&sort=due&after={cursor}"),
+            Some(&cast.office),
+        )
+        .await;
+    next.expect(StatusCode::OK, None);
+    let mut garbled = cursor.clone();
+    garbled.replace_range(3..4, if &cursor[3..4] == "A" { "B" } else { "A" });
+    for (query, code) in [
+        (format!("sort=due&after={garbled}"), "invalid_cursor"),
+        ("sort=due&after=not-a-cursor".to_owned(), "invalid_cursor"),
+        ("sort=due&after=%F0%9F%98%80".to_owned(), "invalid_cursor"),
+        // The cursor of another order, or of other filters.
+        (format!("sort=kind&after={cursor}"), "invalid_cursor"),
+        (
+            format!("sort=due&dir=desc&after={cursor}"),
+            "invalid_cursor",
+        ),
+        (
+            format!("sort=due&status=filed&after={cursor}"),
+            "invalid_cursor",
+        ),
+        ("limit=0".to_owned(), "invalid_limit"),
+        ("limit=1001".to_owned(), "invalid_limit"),
+        ("limit=-1".to_owned(), "invalid_limit"),
+        ("limit=ten".to_owned(), "invalid_limit"),
+        ("sort=title".to_owned(), "invalid"),
+        ("dir=up".to_owned(), "invalid"),
+    ] {
+        api.get(&format!("/api/board?{query}"), Some(&cast.office))
+            .await
+            .expect(StatusCode::BAD_REQUEST, Some(code));
+    }
+    let most = api.get("/api/board?limit=1000", Some(&cast.office)).await;
+    most.expect(StatusCode::OK, None);
+    assert_eq!(most.body["page"]["has_more"], false);
+    let default = api.get("/api/board", Some(&cast.office)).await;
+    assert_eq!(default.body["page"]["limit"], 100);
+}
+
+async fn a_deputy_sees_only_their_own_items_on_every_page(db: Fresh) {
+    let api = Api::new(&db).await;
+    let cast = Cast::of(&api).await;
+    let all_ids = twelve_items(&api, &cast).await;
+    for (token, deputy) in [(&cast.deputy, "d-1"), (&cast.other_deputy, "d-2")] {
+        let pages = all_pages(&api, token, "&sort=status", 2, |_| None).await;
+        let office = api.get("/api/board?limit=1000", Some(&cast.office)).await;
+        let theirs: BTreeSet<String> = office.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|item| item["deputies"][0] == format!("代表{deputy}"))
+            .filter_map(|item| item["item_id"].as_str().map(str::to_owned))
+            .collect();
+        assert_eq!(theirs.len(), 6);
+        let seen: Vec<String> = pages.iter().flat_map(ids).collect();
+        assert_eq!(
+            seen.iter().cloned().collect::<BTreeSet<_>>(),
+            theirs,
+            "{deputy}"
+        );
+        assert_eq!(seen.len(), 6);
+        for page in &pages {
+            assert_eq!(page["summary"]["total"], 6, "counted: only their items");
+        }
+    }
+    assert_eq!(all_ids.len(), 12);
+}
