@@ -4,12 +4,14 @@
 //! Live reads come from the projection tables, brought up to date first (so a reader always sees
 //! its own writes); as-of reads fold the log in memory up to the moment asked for.
 
+use std::collections::HashMap;
+
 use aggregates::item::ItemEvent;
 use commands::Clock;
 use futures::TryStreamExt;
 use infra::record::Record;
 use infra::store::{EventStore, StoreError, Stores};
-use infra::views::{BoardChoices, BoardPosition, BoardSelection, BoardSort};
+use infra::views::{BoardChoices, BoardCounts, BoardPosition, BoardSelection, BoardSort};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -239,11 +241,61 @@ impl BoardRequest {
     }
 }
 
+/// The board's counts cache holds at most this many selections.
+pub const BOARD_COUNTS_CACHED_MAX: usize = 1_024;
+
+/// The counts of recently asked board selections at one checkpoint: counting every row of a
+/// large board costs far more than reading a page of it, and the counts of a selection (filters,
+/// whose items, today) change only when the board moves. An entry is used only for a page read at
+/// exactly its checkpoint, so a cached count is the count a fresh statement would give; entries
+/// of an older checkpoint are dropped as soon as a newer one is seen.
+#[derive(Debug, Default)]
+pub struct BoardCountsCache {
+    entries: std::sync::Mutex<(u64, HashMap<BoardSelection, BoardCounts>)>,
+}
+
+impl BoardCountsCache {
+    fn key(selection: &BoardSelection) -> BoardSelection {
+        BoardSelection {
+            sort: BoardSort::default(),
+            descending: false,
+            ..selection.clone()
+        }
+    }
+
+    fn get(&self, selection: &BoardSelection, checkpoint: u64) -> Option<BoardCounts> {
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if entries.0 != checkpoint {
+            return None;
+        }
+        entries.1.get(&Self::key(selection)).copied()
+    }
+
+    fn put(&self, selection: &BoardSelection, counts: BoardCounts) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if counts.checkpoint < entries.0 {
+            return;
+        }
+        if counts.checkpoint > entries.0 || entries.1.len() >= BOARD_COUNTS_CACHED_MAX {
+            entries.1.clear();
+            entries.0 = counts.checkpoint;
+        }
+        entries.1.insert(Self::key(selection), counts);
+    }
+}
+
 /// A board page and its counts are read again at most this many times when the board moved
 /// between the two statements (so both reflect one checkpoint).
 const BOARD_PAGE_READS_MAX: usize = 3;
 
-/// One page of the board at `at`: at most `request.limit` items after `request.after` in its
+/// One page of the board at `at` (counts taken from `counts_cache` when it holds them for the
+/// page's checkpoint): at most `request.limit` items after `request.after` in its
 /// order, with the summary counting every item of the selection; and where the next page starts,
 /// if there is one. Live, it is one indexed range scan of `board_rows` and one aggregate over it
 /// (no row outside the page is loaded); as of a moment, the log is folded in memory and cut the
@@ -257,6 +309,7 @@ pub async fn board_page(
     time_zone: &TimeZone,
     clock: &dyn Clock,
     request: &BoardRequest,
+    counts_cache: Option<&BoardCountsCache>,
 ) -> Result<(BoardView, Option<BoardPosition>), ReadError> {
     let limit = usize::try_from(request.limit.max(1)).unwrap_or(usize::MAX);
     if at.as_of.is_some() {
@@ -287,10 +340,20 @@ pub async fn board_page(
                 request.limit.saturating_add(1),
             )
             .await?;
+        let cached = checkpoint
+            .zip(counts_cache)
+            .and_then(|(checkpoint, cache)| cache.get(&selection, checkpoint));
+        if let Some(counts) = cached {
+            break (stored, counts);
+        }
         let counts = stores.views.board_counts(&selection).await?;
-        if checkpoint.is_none_or(|checkpoint| checkpoint == counts.checkpoint)
-            || reads == BOARD_PAGE_READS_MAX
-        {
+        if checkpoint.is_none_or(|checkpoint| checkpoint == counts.checkpoint) {
+            if let Some(cache) = counts_cache {
+                cache.put(&selection, counts);
+            }
+            break (stored, counts);
+        }
+        if reads == BOARD_PAGE_READS_MAX {
             break (stored, counts);
         }
     };

@@ -141,7 +141,7 @@ impl BoardSort {
 }
 
 /// Which board rows: the filters of a board request, the day they are judged on, and the order.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct BoardSelection {
     /// Only items naming this deputy (a deputy's own board).
     pub deputy_id: Option<String>,
@@ -367,7 +367,7 @@ fn from_i64(value: i64) -> Result<u64, StoreError> {
 }
 
 macro_rules! view_store_impl {
-    ($store:ty, $database:ty) => {
+    ($store:ty, $database:ty, $item_id_as_row_key:literal) => {
         #[async_trait]
         impl ViewStore for $store {
             async fn checkpoint(&self, projection: &str) -> Result<u64, StoreError> {
@@ -548,10 +548,11 @@ macro_rules! view_store_impl {
                     "SELECT (SELECT position FROM projection_checkpoints WHERE projection = 'board'), \
                      b.item_id, p.body, b.",
                 );
-                query.push(column).push(
+                query.push(column).push(concat!(
                     " FROM board_rows b JOIN projection_rows p \
-                     ON p.projection = 'board' AND p.row_key = b.item_id",
-                );
+                     ON p.projection = 'board' AND p.row_key = ",
+                    $item_id_as_row_key
+                ));
                 push_board_filters!(&mut query, selection);
                 let (beyond, order) = if selection.descending {
                     ("<", "DESC")
@@ -770,5 +771,11 @@ macro_rules! view_store_impl {
     };
 }
 
-view_store_impl!(SqliteStore, sqlx::Sqlite);
-view_store_impl!(PostgresStore, sqlx::Postgres);
+view_store_impl!(SqliteStore, sqlx::Sqlite, "b.item_id");
+// `board_rows.item_id` is COLLATE "C" and `projection_rows.row_key` is not: the join names the
+// row key's collation, or PostgreSQL cannot use the row key's index and hashes the whole table.
+view_store_impl!(
+    PostgresStore,
+    sqlx::Postgres,
+    "(b.item_id COLLATE \"default\")"
+);

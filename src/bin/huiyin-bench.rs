@@ -8,7 +8,14 @@
 //!   plain table with a unique index, and the same as 100-row multi-row INSERTs;
 //! - rebuild (events/s) and verify (records/s) of a ledger of `--events` events, run as child
 //!   processes (their peak resident memory read with `wait4`), against a raw read of the same
-//!   rows (`COPY (SELECT …) TO STDOUT` on PostgreSQL, a plain SELECT on SQLite).
+//!   rows (`COPY (SELECT …) TO STDOUT` on PostgreSQL, a plain SELECT on SQLite);
+//! - board latency over HTTP (`bench/board.rs`): p50/p99 of board pages asked by
+//!   `--board-clients` concurrent clients of `huiyin serve` on a PostgreSQL ledger of
+//!   `--board-items` items, against `/healthz` over the same HTTP path and the page's own SQL
+//!   through sqlx (`--board-only` measures just this).
+
+#[path = "bench/board.rs"]
+mod board;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -59,6 +66,21 @@ struct Args {
     /// The `huiyin` binary rebuild and verify run as.
     #[arg(long, default_value = "target/release/huiyin")]
     huiyin: PathBuf,
+    /// Measure only the board's latency over HTTP.
+    #[arg(long)]
+    board_only: bool,
+    /// Skip the board's latency over HTTP.
+    #[arg(long)]
+    no_board: bool,
+    /// Items on the board of the latency measurement.
+    #[arg(long, default_value_t = 100_000)]
+    board_items: usize,
+    /// Concurrent HTTP clients of the board measurement.
+    #[arg(long, default_value_t = 16)]
+    board_clients: usize,
+    /// Seconds each board measurement (and each baseline) runs.
+    #[arg(long, default_value_t = 10)]
+    board_seconds: u64,
     /// Append the results, as a Markdown section, to this file.
     #[arg(long)]
     markdown: Option<PathBuf>,
@@ -90,6 +112,34 @@ fn main() -> anyhow::Result<()> {
 
 async fn bench(args: &Args) -> anyhow::Result<Value> {
     let mut figures = serde_json::Map::new();
+    if !args.no_board {
+        let board_args = board::BoardArgs {
+            huiyin: &args.huiyin,
+            items: args.board_items,
+            clients: args.board_clients,
+            seconds: args.board_seconds,
+        };
+        let url = board::board_ledger(&args.pg, args.board_items).await?;
+        let mut runs = Vec::new();
+        for run in 0..args.runs {
+            let figures = board::board_run(&board_args, &url).await?;
+            eprintln!("board run {}: {figures}", run + 1);
+            runs.push(figures);
+        }
+        figures.insert("board".to_owned(), board_medians(&runs));
+    }
+    if args.board_only {
+        return Ok(json!({
+            "date": jiff::Timestamp::now().to_string(),
+            "machine": machine(),
+            "command": std::env::args().collect::<Vec<_>>().join(" "),
+            "runs": args.runs,
+            "board_items": args.board_items,
+            "board_clients": args.board_clients,
+            "board_seconds": args.board_seconds,
+            "figures": figures,
+        }));
+    }
     let mut backends = vec![("postgres", true)];
     if !args.no_sqlite {
         backends.push(("sqlite", false));
@@ -484,6 +534,33 @@ where
     Ok(values)
 }
 
+/// Each number of the board runs' figures (same shape every run) as its median over the runs,
+/// with the runs' values beside it (`<name>_runs`).
+fn board_medians(runs: &[Value]) -> Value {
+    fn merge(runs: &[&Value]) -> Value {
+        match runs.first() {
+            Some(Value::Object(first)) => {
+                let mut out = serde_json::Map::new();
+                for key in first.keys() {
+                    let values: Vec<&Value> = runs.iter().map(|run| &run[key]).collect();
+                    if values.iter().all(|value| value.is_number()) {
+                        let numbers: Vec<f64> =
+                            values.iter().filter_map(|value| value.as_f64()).collect();
+                        out.insert(format!("{key}_runs"), json!(numbers));
+                        out.insert(key.clone(), json!(median(numbers)));
+                    } else {
+                        out.insert(key.clone(), merge(&values));
+                    }
+                }
+                Value::Object(out)
+            }
+            Some(other) => (*other).clone(),
+            None => Value::Null,
+        }
+    }
+    merge(&runs.iter().collect::<Vec<_>>())
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -519,8 +596,19 @@ fn markdown(args: &Args, results: &Value) -> String {
     let figure = |key: &str| results["figures"][key].as_f64().unwrap_or(f64::NAN);
     let ratio = |top: &str, bottom: &str| figure(top) / figure(bottom);
     let machine = &results["machine"];
+    let sizes = if args.board_only {
+        format!(
+            "board items {}, {} clients, {} s each",
+            args.board_items, args.board_clients, args.board_seconds
+        )
+    } else {
+        format!(
+            "items {}, raw rows {}, events {}",
+            args.items, args.raw_rows, args.events
+        )
+    };
     let mut out = format!(
-        "\n## {} — {} cores, {}, {}\n\nCommand: `{}` (median of {} runs; items {}, raw rows {}, events {}).\n\n\
+        "\n## {} — {} cores, {}, {}\n\nCommand: `{}` (median of {} runs; {sizes}).\n\n\
          | Figure | Value | Ratio to baseline | Target |\n|---|---:|---:|---|\n",
         results["date"].as_str().unwrap_or(""),
         machine["nproc"],
@@ -528,10 +616,13 @@ fn markdown(args: &Args, results: &Value) -> String {
         machine["memory"].as_str().unwrap_or(""),
         results["command"].as_str().unwrap_or(""),
         args.runs,
-        args.items,
-        args.raw_rows,
-        args.events,
     );
+    if let Some(board) = results["figures"].get("board") {
+        board_markdown(&mut out, args, board);
+    }
+    if args.board_only {
+        return out;
+    }
     let raw_single = "raw_inserts_per_s_postgres_1_row";
     let mut row = |name: String, value: f64, unit: &str, ratio: String, target: &str| {
         out.push_str(&format!(
@@ -616,4 +707,68 @@ fn markdown(args: &Args, results: &Value) -> String {
         }
     }
     out
+}
+
+/// The board rows of the Markdown table: p50 and p99 of each kind of page, all pages, and the
+/// baselines, with the p99 ratios.
+fn board_markdown(out: &mut String, args: &Args, board: &Value) {
+    let ms = |figure: &Value, key: &str| figure[key].as_f64().unwrap_or(f64::NAN);
+    let runs = |figure: &Value, key: &str| {
+        figure[format!("{key}_runs")]
+            .as_array()
+            .map(|values| {
+                values
+                    .iter()
+                    .filter_map(Value::as_f64)
+                    .map(|value| format!("{value:.1}"))
+                    .collect::<Vec<_>>()
+                    .join(" / ")
+            })
+            .unwrap_or_default()
+    };
+    let all = &board["board"];
+    let health = &board["healthz"];
+    let sqlx = &board["sqlx_first_page"];
+    let mut line = |name: String, figure: &Value, ratio: String, target: &str| {
+        out.push_str(&format!(
+            "| {name} | p50 {:.1} ms, p99 {:.1} ms ({} ms), {:.0}/s | {ratio} | {target} |\n",
+            ms(figure, "p50_ms"),
+            ms(figure, "p99_ms"),
+            runs(figure, "p99_ms"),
+            ms(figure, "per_s"),
+        ));
+    };
+    let versus = |figure: &Value| {
+        format!(
+            "p99 {:.1}× /healthz, {:.1}× sqlx",
+            ms(figure, "p99_ms") / ms(health, "p99_ms"),
+            ms(figure, "p99_ms") / ms(sqlx, "p99_ms")
+        )
+    };
+    line(
+        format!(
+            "board pages over HTTP, {} items, {} clients, all kinds",
+            args.board_items, args.board_clients
+        ),
+        all,
+        versus(all),
+        "p99 < 20 ms",
+    );
+    if let Some(kinds) = board["kinds"].as_object() {
+        for (kind, figure) in kinds {
+            line(format!("board page: {kind}"), figure, versus(figure), "");
+        }
+    }
+    line(
+        "GET /healthz over HTTP (baseline)".to_owned(),
+        health,
+        "1.00×".to_owned(),
+        "",
+    );
+    line(
+        "first page's two statements through sqlx, counts not cached (baseline)".to_owned(),
+        sqlx,
+        String::new(),
+        "",
+    );
 }

@@ -283,8 +283,15 @@ pub(crate) async fn board(
     )
     .map_err(malformed)?;
     let (request, scope) = query.request(&principal)?;
-    let (mut view, next) =
-        reading::board_page(&state.stores, at, &state.time_zone, &*state.clock, &request).await?;
+    let (mut view, next) = reading::board_page(
+        &state.stores,
+        at,
+        &state.time_zone,
+        &*state.clock,
+        &request,
+        Some(&state.board_counts),
+    )
+    .await?;
     view.page = Some(PageInfo {
         limit: request.limit,
         sort: scope.sort.name().to_owned(),

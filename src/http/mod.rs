@@ -118,6 +118,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Browser-facing settings.
     pub config: Arc<HttpConfig>,
+    /// The board's counts of recent selections at the current checkpoint.
+    pub board_counts: Arc<crate::reading::BoardCountsCache>,
 }
 
 impl AppState {
@@ -135,6 +137,7 @@ impl AppState {
             throttle: Arc::new(LoginThrottle::default()),
             metrics: Arc::new(Metrics::default()),
             config: Arc::new(config),
+            board_counts: Arc::default(),
         }
     }
 }

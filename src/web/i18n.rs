@@ -134,6 +134,10 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("board.as_of", "截至日志位置", "As of log position"),
     ("board.judged_at", "判定时间", "Judged at"),
     ("board.empty", "没有符合条件的事项。", "No items match."),
+    ("board.pages", "分页", "Pages"),
+    ("board.page_shows", "本页显示", "This page shows"),
+    ("board.first_page", "第一页", "First page"),
+    ("board.next_page", "下一页 →", "Next page →"),
     (
         "board.all_due_answered",
         "应答复事项均已答复：件件有回音。",

@@ -7,6 +7,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use infra::outbox::{DeliveryState, OutboxRow};
+use infra::views::{BoardChoices, BoardSort};
 use maud::{html, Markup};
 use projections::board::{BoardItem, BoardRow, BoardView};
 
@@ -14,6 +15,7 @@ use super::i18n::Lang;
 use super::layout::{page, role_label};
 use super::{query_pairs, PageContext, PageError};
 use crate::auth::Principal;
+use crate::cursor::{self, CursorError, CursorScope};
 use crate::http::AppState;
 use crate::reading;
 use crate::tables;
@@ -79,6 +81,8 @@ pub(crate) struct BoardFilter {
     due_soon: Option<bool>,
     sort: Option<SortColumn>,
     descending: bool,
+    /// The cursor of the page shown (`after=`); the first page when `None`.
+    after: Option<String>,
 }
 
 /// The columns the board sorts by.
@@ -162,6 +166,7 @@ impl BoardFilter {
                 "due_soon" => filter.due_soon = flag(&value),
                 "sort" => filter.sort = SortColumn::parse(&value),
                 "dir" => filter.descending = value == "desc",
+                "after" => filter.after = text,
                 _ => {}
             }
         }
@@ -212,6 +217,76 @@ impl BoardFilter {
     }
 }
 
+impl BoardFilter {
+    /// What a cursor of this board is bound to: its order and filters.
+    fn cursor_scope(&self) -> CursorScope {
+        CursorScope {
+            sort: self.board_sort(),
+            descending: self.descending && self.sort.is_some(),
+            filters: self.query(None, false),
+        }
+    }
+
+    fn board_sort(&self) -> BoardSort {
+        self.sort
+            .and_then(|sort| BoardSort::parse(sort.name()))
+            .unwrap_or_default()
+    }
+
+    /// The page of the board this query shows, as `principal` may see it.
+    fn request(&self, principal: &Principal) -> Result<reading::BoardRequest, CursorError> {
+        let scope = self.cursor_scope();
+        let after = self
+            .after
+            .as_deref()
+            .map(|text| cursor::decode(&scope, text))
+            .transpose()?;
+        Ok(reading::BoardRequest {
+            deputy_id: (principal.role == Role::Deputy).then(|| principal.person_id.clone()),
+            status: self.status.clone(),
+            kind: self.kind.clone(),
+            leader: self.leader.clone(),
+            lead_unit: self.lead_unit.clone(),
+            overdue: self.overdue,
+            due_soon: self.due_soon,
+            sort: scope.sort,
+            descending: scope.descending,
+            after,
+            limit: reading::BOARD_PAGE_ITEMS_DEFAULT,
+        })
+    }
+}
+
+/// How many items this page shows of how many, and the links to the first and the next page
+/// (plain links: paging works without JavaScript).
+fn pager(lang: Lang, view: &BoardView, filter: &BoardFilter, next: Option<&str>) -> Markup {
+    let query = filter.query(filter.sort, filter.descending);
+    let joined = |extra: String| {
+        if query.is_empty() {
+            format!("/?{extra}")
+        } else {
+            format!("/?{query}&{extra}")
+        }
+    };
+    html! {
+        nav id="board-pager" aria-label=(lang.t("board.pages")) {
+            span id="board-page-count" data-shown=(view.items.len()) data-total=(view.summary.total) {
+                (lang.t("board.page_shows")) " " (view.items.len()) " / " (view.summary.total)
+            }
+            @if filter.after.is_some() {
+                " · " a id="board-first" href=(joined(String::new()).trim_end_matches(['&', '?']).to_owned()) {
+                    (lang.t("board.first_page"))
+                }
+            }
+            @if let Some(next) = next {
+                " · " a id="board-next" rel="next" href=(joined(format!("after={next}"))) {
+                    (lang.t("board.next_page"))
+                }
+            }
+        }
+    }
+}
+
 /// The rows a principal may see: a deputy only the items that name them (as in the API).
 fn visible_to(principal: &Principal) -> impl Fn(&BoardRow) -> bool + '_ {
     move |row| principal.role != Role::Deputy || row.deputy_ids.contains(&principal.person_id)
@@ -256,7 +331,27 @@ pub(crate) async fn board(
     let principal = context.require()?;
     let lang = context.lang;
     let filter = BoardFilter::parse(query.as_deref());
-    let (all, shown) = board_views(&state, principal, &filter)
+    let request = filter
+        .request(principal)
+        .map_err(|error| PageError::Refused {
+            lang,
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_cursor",
+            detail: error.to_string(),
+        })?;
+    let (shown, next) = reading::board_page(
+        &state.stores,
+        ReadAt::default(),
+        &state.time_zone,
+        &*state.clock,
+        &request,
+        Some(&state.board_counts),
+    )
+    .await
+    .map_err(|error| PageError::failed(lang, error))?;
+    let next = next.map(|position| cursor::encode(&filter.cursor_scope(), &position));
+    let deputy = (principal.role == Role::Deputy).then_some(principal.person_id.as_str());
+    let choices = reading::board_choices(&state.stores, deputy)
         .await
         .map_err(|error| PageError::failed(lang, error))?;
     let dead = if principal.role == Role::Liaison {
@@ -272,7 +367,7 @@ pub(crate) async fn board(
     };
     let body = html! {
         (counts(lang, &shown))
-        (filters(lang, &all, &filter))
+        (filters(lang, &choices, &filter))
         p {
             a id="download-csv" href={ "/board.csv?" (filter.query(filter.sort, filter.descending)) } {
                 (lang.t("board.download_csv"))
@@ -283,6 +378,7 @@ pub(crate) async fn board(
             }
         }
         (board_table(lang, &shown, &filter))
+        (pager(lang, &shown, &filter, next.as_deref()))
         @if let Some(rows) = &dead {
             (dead_notices(lang, rows))
         }
@@ -338,19 +434,12 @@ fn select(
     }
 }
 
-fn filters(lang: Lang, all: &BoardView, filter: &BoardFilter) -> Markup {
-    let distinct = |values: Vec<Option<&String>>| -> BTreeSet<String> {
-        values.into_iter().flatten().cloned().collect()
-    };
-    let statuses = distinct(all.items.iter().map(|item| Some(&item.status)).collect());
-    let kinds = distinct(all.items.iter().map(|item| Some(&item.kind)).collect());
-    let leaders = distinct(all.items.iter().map(|item| item.leader.as_ref()).collect());
-    let units = distinct(
-        all.items
-            .iter()
-            .map(|item| item.lead_unit.as_ref())
-            .collect(),
-    );
+fn filters(lang: Lang, choices: &BoardChoices, filter: &BoardFilter) -> Markup {
+    let set = |values: &[String]| -> BTreeSet<String> { values.iter().cloned().collect() };
+    let statuses = set(&choices.statuses);
+    let kinds = set(&choices.kinds);
+    let leaders = set(&choices.leaders);
+    let units = set(&choices.lead_units);
     let labelled = |prefix: &str, values: BTreeSet<String>| -> Vec<(String, String)> {
         values
             .into_iter()

@@ -203,6 +203,19 @@ async fn board_pages_cover_the_board_once_in_order_while_items_are_filed_between
             ))
         })
         .await;
+        // Each page counts the board as it is when that page is read (never a stale count).
+        let filed_before = api.get("/api/board?limit=1", Some(&cast.liaison)).await;
+        let total_now = filed_before.body["summary"]["total"]
+            .as_u64()
+            .expect("total");
+        let total_at_start = total_now - pages.len() as u64;
+        for (number, page) in pages.iter().enumerate() {
+            assert_eq!(
+                page["summary"]["total"],
+                total_at_start + number as u64,
+                "page {number} of {sort} {dir}"
+            );
+        }
         let items: Vec<Value> = pages
             .iter()
             .flat_map(|page| page["items"].as_array().cloned().unwrap_or_default())

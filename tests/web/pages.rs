@@ -43,6 +43,11 @@ pub fn trials() -> Vec<Trial> {
     ));
     trials.extend(on_both(
         "web",
+        "the_board_pages_through_a_next_page_link_without_script",
+        the_board_pages_through_a_next_page_link_without_script,
+    ));
+    trials.extend(on_both(
+        "web",
         "lang_en_switches_the_text_and_is_remembered",
         lang_en_switches_the_text_and_is_remembered,
     ));
@@ -557,4 +562,61 @@ async fn the_audit_page_shows_the_latest_signed_checkpoint(db: Fresh) {
         .expect_html(StatusCode::OK);
     let logged_out = get(&api, "/audit", None).await;
     logged_out.expect(StatusCode::SEE_OTHER);
+}
+
+/// The `href` of the link with `id`, its `&amp;` read back.
+fn link(html: &str, id: &str) -> Option<String> {
+    let start = html.find(&format!(r#"<a id="{id}""#))?;
+    let rest = &html[start..];
+    let href = rest.split(r#"href=""#).nth(1)?.split('"').next()?;
+    Some(href.replace("&amp;", "&"))
+}
+
+async fn the_board_pages_through_a_next_page_link_without_script(db: Fresh) {
+    let api = Api::new(&db).await;
+    let cast = Cast::of(&api).await;
+    let total = huiyin::reading::BOARD_PAGE_ITEMS_DEFAULT as usize + 5;
+    for n in 0..total {
+        api.command(&cast.liaison, &file(&format!("2024-S-{n:03}"), "d-1"))
+            .await
+            .expect(StatusCode::OK, None);
+    }
+    let session = log_in(&api, "office-web", Role::CourtOffice).await;
+    let first = get(&api, "/?sort=item_id&dir=desc", Some(&session))
+        .await
+        .expect_html(StatusCode::OK);
+    assert_eq!(
+        count(&first, "total"),
+        total.to_string(),
+        "counts: every item"
+    );
+    let first_rows = rows(&first);
+    assert_eq!(first_rows.len(), total - 5);
+    assert!(first.contains("下一页"), "{first}");
+    assert!(link(&first, "board-first").is_none());
+    let next = link(&first, "board-next").expect("a next-page link");
+    assert!(next.starts_with("/?sort=item_id&dir=desc&after="), "{next}");
+    let second = get(&api, &next, Some(&session))
+        .await
+        .expect_html(StatusCode::OK);
+    let second_rows = rows(&second);
+    assert_eq!(second_rows.len(), 5);
+    assert!(link(&second, "board-next").is_none(), "the last page");
+    assert_eq!(
+        link(&second, "board-first").as_deref(),
+        Some("/?sort=item_id&dir=desc")
+    );
+    assert_eq!(count(&second, "total"), total.to_string());
+    let mut all: Vec<String> = first_rows.into_iter().chain(second_rows).collect();
+    let mut expected: Vec<String> = (0..total).map(|n| format!("2024-S-{n:03}")).collect();
+    expected.reverse();
+    assert_eq!(all, expected, "both pages, in order, each item once");
+    all.dedup();
+    assert_eq!(all.len(), total);
+    let english = get(&api, "/?lang=en", Some(&session))
+        .await
+        .expect_html(StatusCode::OK);
+    assert!(english.contains("Next page"), "{english}");
+    let garbled = get(&api, "/?after=garbled", Some(&session)).await;
+    garbled.expect(StatusCode::BAD_REQUEST);
 }
