@@ -31,6 +31,11 @@ pub fn trials() -> Vec<Trial> {
     ));
     trials.extend(on_both(
         "http",
+        "migration_0050_fills_an_existing_boards_columns_as_the_projection_writes_them",
+        migration_0050_fills_an_existing_boards_columns_as_the_projection_writes_them,
+    ));
+    trials.extend(on_both(
+        "http",
         "a_deputy_sees_only_their_own_items_on_every_page",
         a_deputy_sees_only_their_own_items_on_every_page,
     ));
@@ -318,4 +323,85 @@ async fn a_deputy_sees_only_their_own_items_on_every_page(db: Fresh) {
         }
     }
     assert_eq!(all_ids.len(), 12);
+}
+
+/// The statements of migration 0050 that fill `board_rows` and `board_deputies` from the JSON
+/// rows (everything from its `INSERT INTO board_rows`).
+fn fill_statements(postgres: bool) -> &'static str {
+    let migration = if postgres {
+        include_str!("../../infra/migrations/postgres/0050_board_rows.sql")
+    } else {
+        include_str!("../../infra/migrations/sqlite/0050_board_rows.sql")
+    };
+    let start = migration.find("INSERT INTO board_rows").expect("the fill");
+    &migration[start..]
+}
+
+const BOARD_COLUMNS_AS_TEXT: &str = "SELECT item_id || '|' || kind || '|' || status || '|' || \
+    lead_unit || '|' || leader || '|' || due || '|' || awaiting_due || '|' || \
+    COALESCE(CAST(answered_on_time AS TEXT), '-') || '|' || CAST(is_open AS TEXT) || '|' || \
+    CAST(is_closed AS TEXT) || '|' || CAST(awaits_answer AS TEXT) || '|' || last_activity_at \
+    FROM board_rows ORDER BY item_id";
+const BOARD_DEPUTIES_AS_TEXT: &str =
+    "SELECT deputy_id || '|' || item_id FROM board_deputies ORDER BY deputy_id, item_id";
+
+async fn migration_0050_fills_an_existing_boards_columns_as_the_projection_writes_them(db: Fresh) {
+    let api = Api::new(&db).await;
+    let cast = Cast::of(&api).await;
+    twelve_items(&api, &cast).await;
+    // The board as the projection wrote it.
+    api.get("/api/board", Some(&cast.office))
+        .await
+        .expect(StatusCode::OK, None);
+    let postgres = db.url.starts_with("postgres");
+    let read = |sql: &'static str| {
+        let url = db.url.clone();
+        async move {
+            if url.starts_with("postgres") {
+                let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+                let rows: Vec<String> = sqlx::query_scalar(sql)
+                    .fetch_all(&pool)
+                    .await
+                    .expect("read");
+                pool.close().await;
+                rows
+            } else {
+                let pool = sqlx::SqlitePool::connect(&url).await.expect("connect");
+                let rows: Vec<String> = sqlx::query_scalar(sql)
+                    .fetch_all(&pool)
+                    .await
+                    .expect("read");
+                pool.close().await;
+                rows
+            }
+        }
+    };
+    let written = (
+        read(BOARD_COLUMNS_AS_TEXT).await,
+        read(BOARD_DEPUTIES_AS_TEXT).await,
+    );
+    assert_eq!(written.0.len(), 12);
+    assert_eq!(written.1.len(), 12);
+    // A ledger from before the migration: JSON rows only; then the migration's fill.
+    let refill = format!(
+        "DELETE FROM board_deputies; DELETE FROM board_rows; {}",
+        fill_statements(postgres)
+    );
+    if postgres {
+        let pool = sqlx::PgPool::connect(&db.url).await.expect("connect");
+        sqlx::raw_sql(&refill).execute(&pool).await.expect("refill");
+        pool.close().await;
+    } else {
+        let pool = sqlx::SqlitePool::connect(&db.url).await.expect("connect");
+        sqlx::raw_sql(&refill).execute(&pool).await.expect("refill");
+        pool.close().await;
+    }
+    let filled = (
+        read(BOARD_COLUMNS_AS_TEXT).await,
+        read(BOARD_DEPUTIES_AS_TEXT).await,
+    );
+    assert_eq!(
+        filled, written,
+        "the migration's fill = the projection's columns"
+    );
 }
