@@ -58,7 +58,49 @@ pub trait ViewStore: Send + Sync {
         projection: &str,
         to: u64,
         rows: Vec<(String, String)>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        let mut rebuild = self.begin_rebuild(&[projection]).await?;
+        let changes = rows
+            .into_iter()
+            .map(|(key, body)| RowChange {
+                key,
+                body: Some(body),
+            })
+            .collect();
+        rebuild.write(projection, changes).await?;
+        rebuild.finish(&[(projection, to)]).await
+    }
+
+    /// Starts a rebuild of `projections`: one transaction in which their rows are all deleted,
+    /// then written as they are folded ([`Rebuild::write`]) and read back when needed again
+    /// ([`Rebuild::rows`]). Nothing is visible to anyone else until [`Rebuild::finish`]
+    /// commits, and dropping it unfinished rolls everything back. On PostgreSQL the checkpoints
+    /// of `projections` are locked first, so a live runner's commit waits for the rebuild (and
+    /// is then refused, or finds the rows it folded from unchanged); on SQLite the transaction
+    /// holds the write lock throughout (`BEGIN IMMEDIATE`), so appends wait for the rebuild.
+    async fn begin_rebuild(&self, projections: &[&str]) -> Result<Box<dyn Rebuild>, StoreError>;
+}
+
+/// A rebuild in progress: its own transaction ([`ViewStore::begin_rebuild`]).
+#[async_trait]
+pub trait Rebuild: Send {
+    /// The rows among `keys` written so far in this rebuild, as `(key, body)`.
+    async fn rows(
+        &mut self,
+        projection: &str,
+        keys: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Writes `changes` (each key at most once): upserts, or deletes for `None`.
+    async fn write(&mut self, projection: &str, changes: Vec<RowChange>) -> Result<(), StoreError>;
+
+    /// Sets each projection's checkpoint and commits the whole rebuild.
+    async fn finish(self: Box<Self>, checkpoints: &[(&str, u64)]) -> Result<(), StoreError>;
+}
+
+/// [`Rebuild`] over one database transaction.
+struct RebuildTransaction<Db: sqlx::Database> {
+    tx: sqlx::Transaction<'static, Db>,
 }
 
 fn to_i64(value: u64) -> i64 {
@@ -73,7 +115,7 @@ fn from_i64(value: i64) -> Result<u64, StoreError> {
 }
 
 macro_rules! view_store_impl {
-    ($store:ty, $database:ty) => {
+    ($store:ty, $database:ty, $begin:literal, $lock:literal) => {
         #[async_trait]
         impl ViewStore for $store {
             async fn checkpoint(&self, projection: &str) -> Result<u64, StoreError> {
@@ -189,34 +231,111 @@ macro_rules! view_store_impl {
                 Ok(true)
             }
 
-            async fn replace(
+            async fn begin_rebuild(
                 &self,
-                projection: &str,
-                to: u64,
-                rows: Vec<(String, String)>,
-            ) -> Result<(), StoreError> {
-                let mut tx = self.pool().begin().await?;
-                sqlx::query("DELETE FROM projection_rows WHERE projection = $1")
+                projections: &[&str],
+            ) -> Result<Box<dyn Rebuild>, StoreError> {
+                let mut tx = self.pool().begin_with($begin).await?;
+                for projection in projections {
+                    sqlx::query(
+                        "INSERT INTO projection_checkpoints (projection, position) VALUES ($1, 0) \
+                         ON CONFLICT (projection) DO NOTHING",
+                    )
                     .bind(projection)
                     .execute(&mut *tx)
                     .await?;
-                for chunk in rows.chunks(ROWS_PER_STATEMENT_MAX) {
+                    sqlx::query(concat!(
+                        "SELECT position FROM projection_checkpoints WHERE projection = $1",
+                        $lock
+                    ))
+                    .bind(projection)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query("DELETE FROM projection_rows WHERE projection = $1")
+                        .bind(projection)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Ok(Box::new(RebuildTransaction { tx }))
+            }
+        }
+
+        #[async_trait]
+        impl Rebuild for RebuildTransaction<$database> {
+            async fn rows(
+                &mut self,
+                projection: &str,
+                keys: &[String],
+            ) -> Result<Vec<(String, String)>, StoreError> {
+                let mut found = Vec::new();
+                for chunk in keys.chunks(ROWS_PER_STATEMENT_MAX) {
+                    let mut query = sqlx::QueryBuilder::<$database>::new(
+                        "SELECT row_key, body FROM projection_rows WHERE projection = ",
+                    );
+                    query.push_bind(projection).push(" AND row_key IN (");
+                    let mut separated = query.separated(", ");
+                    for key in chunk {
+                        separated.push_bind(key);
+                    }
+                    query.push(")");
+                    let rows: Vec<(String, String)> =
+                        query.build_query_as().fetch_all(&mut *self.tx).await?;
+                    found.extend(rows);
+                }
+                Ok(found)
+            }
+
+            async fn write(
+                &mut self,
+                projection: &str,
+                changes: Vec<RowChange>,
+            ) -> Result<(), StoreError> {
+                let (upserts, deletes): (Vec<RowChange>, Vec<RowChange>) =
+                    changes.into_iter().partition(|change| change.body.is_some());
+                for chunk in upserts.chunks(ROWS_PER_STATEMENT_MAX) {
                     let mut insert = sqlx::QueryBuilder::<$database>::new(
                         "INSERT INTO projection_rows (projection, row_key, body) ",
                     );
-                    insert.push_values(chunk, |mut row, (key, body)| {
-                        row.push_bind(projection).push_bind(key).push_bind(body);
+                    insert.push_values(chunk, |mut row, change| {
+                        row.push_bind(projection)
+                            .push_bind(&change.key)
+                            .push_bind(&change.body);
                     });
-                    insert.build().execute(&mut *tx).await?;
+                    insert.push(
+                        " ON CONFLICT (projection, row_key) DO UPDATE SET body = excluded.body",
+                    );
+                    insert.build().execute(&mut *self.tx).await?;
                 }
-                sqlx::query(
-                    "INSERT INTO projection_checkpoints (projection, position) VALUES ($1, $2) \
-                     ON CONFLICT (projection) DO UPDATE SET position = excluded.position",
-                )
-                .bind(projection)
-                .bind(to_i64(to))
-                .execute(&mut *tx)
-                .await?;
+                for chunk in deletes.chunks(ROWS_PER_STATEMENT_MAX) {
+                    let mut delete = sqlx::QueryBuilder::<$database>::new(
+                        "DELETE FROM projection_rows WHERE projection = ",
+                    );
+                    delete.push_bind(projection).push(" AND row_key IN (");
+                    let mut separated = delete.separated(", ");
+                    for change in chunk {
+                        separated.push_bind(&change.key);
+                    }
+                    delete.push(")");
+                    delete.build().execute(&mut *self.tx).await?;
+                }
+                Ok(())
+            }
+
+            async fn finish(
+                self: Box<Self>,
+                checkpoints: &[(&str, u64)],
+            ) -> Result<(), StoreError> {
+                let mut tx = self.tx;
+                for (projection, to) in checkpoints {
+                    sqlx::query(
+                        "INSERT INTO projection_checkpoints (projection, position) VALUES ($1, $2) \
+                         ON CONFLICT (projection) DO UPDATE SET position = excluded.position",
+                    )
+                    .bind(projection)
+                    .bind(to_i64(*to))
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 tx.commit().await?;
                 Ok(())
             }
@@ -224,5 +343,5 @@ macro_rules! view_store_impl {
     };
 }
 
-view_store_impl!(SqliteStore, sqlx::Sqlite);
-view_store_impl!(PostgresStore, sqlx::Postgres);
+view_store_impl!(SqliteStore, sqlx::Sqlite, "BEGIN IMMEDIATE", "");
+view_store_impl!(PostgresStore, sqlx::Postgres, "BEGIN", " FOR UPDATE");
