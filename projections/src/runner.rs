@@ -243,18 +243,23 @@ where
     }
 
     fn keys_to_load(&mut self, records: &[Record]) -> Vec<String> {
-        let keys: BTreeSet<String> = records
-            .iter()
-            .filter_map(P::key)
-            .filter(|key| !self.rows.contains_key(key))
-            .collect();
-        if self.written_out {
-            return keys.into_iter().collect();
+        let mut to_load = BTreeSet::new();
+        for record in records {
+            let Some(key) = P::key(record) else {
+                continue;
+            };
+            if self.rows.contains_key(&key) || to_load.contains(&key) {
+                continue;
+            }
+            // The first record of a key in this batch: its row is stored only if the key is
+            // not new here and rows have been written out.
+            if self.written_out && !P::opens_key(record) {
+                to_load.insert(key);
+            } else {
+                self.rows.insert(key, CachedRow::ABSENT);
+            }
         }
-        for key in keys {
-            self.rows.insert(key, CachedRow::ABSENT);
-        }
-        Vec::new()
+        to_load.into_iter().collect()
     }
 
     fn load(
