@@ -16,7 +16,8 @@ use infra::verify::{verify_store, VerifiedLog, VerifyError, VerifyOptions};
 use projections::board::{BoardProjection, BoardView};
 use projections::figures::FiguresProjection;
 use projections::notices::NoticeProjection;
-use projections::{Folded, Projection};
+use projections::runner::Rebuilt;
+use projections::Projection;
 use serde_json::json;
 
 use huiyin::tables::{board_cells, board_csv, BOARD_HEADER};
@@ -61,9 +62,9 @@ pub(crate) async fn rebuild(stores: &Stores, args: RebuildArgs) -> anyhow::Resul
     );
     bar.set_message("all");
     // One read of the log feeds every projection.
-    let mut board = Folded::<BoardProjection>::default();
-    let mut figures = Folded::<FiguresProjection>::default();
-    let mut notices = Folded::<NoticeProjection>::default();
+    let mut board = Rebuilt::<BoardProjection>::default();
+    let mut figures = Rebuilt::<FiguresProjection>::default();
+    let mut notices = Rebuilt::<NoticeProjection>::default();
     let read = projections::runner::rebuild_all(
         &*stores.events,
         &*stores.views,

@@ -44,6 +44,11 @@ pub fn trials() -> Vec<Trial> {
         "a_ledger_older_than_its_tree_gets_the_tree_when_opened",
         a_ledger_older_than_its_tree_gets_the_tree_when_opened,
     ));
+    trials.extend(on_both(
+        "merkle",
+        "a_tree_that_stops_short_of_the_head_is_completed_when_opened",
+        a_tree_that_stops_short_of_the_head_is_completed_when_opened,
+    ));
     trials
 }
 
@@ -554,6 +559,18 @@ async fn stored_tree_answers_every_root_and_proof_like_the_rfc(db: Fresh) {
 }
 
 async fn a_ledger_older_than_its_tree_gets_the_tree_when_opened(db: Fresh) {
+    reopening_completes_a_tree_cut_to(db, 0).await;
+}
+
+/// A tree holding only the first leaves (as a backfill cut short would leave it): the open finds
+/// the lag from the last leaf's index and adds the rest.
+async fn a_tree_that_stops_short_of_the_head_is_completed_when_opened(db: Fresh) {
+    reopening_completes_a_tree_cut_to(db, 21).await;
+}
+
+/// Appends 30 records, keeps only the tree of the first `kept_leaves` (the nodes that cover no
+/// later leaf), reopens the store and checks the whole tree is there again.
+async fn reopening_completes_a_tree_cut_to(db: Fresh, kept_leaves: u64) {
     let mut leaves = Vec::new();
     for index in 0..30 {
         let outcome = db
@@ -565,21 +582,25 @@ async fn a_ledger_older_than_its_tree_gets_the_tree_when_opened(db: Fresh) {
     }
     // As a database from before the merkle_nodes migration: records, and no tree.
     let statements: &[&str] = if db.url.starts_with("postgres") {
-        &[
-            "DROP TRIGGER merkle_nodes_refuse_change ON merkle_nodes",
-            "DELETE FROM merkle_nodes",
-        ]
+        &["DROP TRIGGER merkle_nodes_refuse_change ON merkle_nodes"]
     } else {
-        &[
-            "DROP TRIGGER merkle_nodes_refuse_delete",
-            "DELETE FROM merkle_nodes",
-        ]
+        &["DROP TRIGGER merkle_nodes_refuse_delete"]
     };
     for statement in statements {
         crate::raw::execute(&db.url, statement)
             .await
             .expect(statement);
     }
+    let cut = format!("DELETE FROM merkle_nodes WHERE leaf_end > {kept_leaves}");
+    crate::raw::execute(&db.url, &cut).await.expect("cut");
+    let left = crate::raw::integer(&db.url, "SELECT COUNT(*) FROM merkle_nodes WHERE level = 0")
+        .await
+        .expect("count");
+    assert_eq!(
+        left,
+        Some(kept_leaves as i64),
+        "the cut tree holds the first leaves"
+    );
     let reopened = infra::store::open_store(&db.url).await.expect("reopen");
     let tree_size = leaves.len() as u64;
     assert_eq!(

@@ -11,7 +11,8 @@ use infra::store::{open_stores, Stores};
 use libtest_mimic::Trial;
 use projections::board::{Board, BoardProjection, BoardView};
 use projections::figures::FiguresProjection;
-use projections::runner::{catch_up, rebuild, run};
+use projections::notices::NoticeProjection;
+use projections::runner::{catch_up, rebuild, rebuild_all, run, Rebuilt, REBUILD_ROWS_CACHED_MAX};
 use projections::Projection;
 use serde_json::{json, Value};
 
@@ -23,6 +24,21 @@ pub fn trials() -> Vec<Trial> {
         "read_side",
         "live_board_equals_a_rebuild_after_random_commands",
         live_board_equals_a_rebuild_after_random_commands,
+    ));
+    trials.extend(on_both(
+        "read_side",
+        "rebuild_with_a_small_row_cache_equals_catch_up_on_random_commands",
+        rebuild_with_a_small_row_cache_equals_catch_up_on_random_commands,
+    ));
+    trials.extend(on_both(
+        "read_side",
+        "rebuild_with_a_small_row_cache_equals_catch_up_on_the_demo",
+        rebuild_with_a_small_row_cache_equals_catch_up_on_the_demo,
+    ));
+    trials.extend(on_both(
+        "read_side",
+        "a_failed_rebuild_leaves_every_table_as_it_was",
+        a_failed_rebuild_leaves_every_table_as_it_was,
     ));
     trials.extend(on_both(
         "read_side",
@@ -312,6 +328,129 @@ async fn live_board_equals_a_rebuild_after_random_commands(db: Fresh) {
             .expect("snapshot")
     );
     assert_eq!(live_figures.0, tree_size);
+}
+
+/// Every table `rebuild_all` writes, as stored: checkpoint and `(key, body)` rows.
+async fn all_tables(stores: &Stores) -> Vec<(u64, Vec<(String, String)>)> {
+    let mut tables = Vec::new();
+    for name in [
+        BoardProjection::NAME,
+        FiguresProjection::NAME,
+        NoticeProjection::NAME,
+    ] {
+        tables.push(stores.views.snapshot(name).await.expect("snapshot"));
+    }
+    tables
+}
+
+async fn catch_up_all(stores: &Stores) {
+    catch_up::<BoardProjection>(&*stores.events, &*stores.views)
+        .await
+        .expect("catch up");
+    catch_up::<FiguresProjection>(&*stores.events, &*stores.views)
+        .await
+        .expect("catch up");
+    catch_up::<NoticeProjection>(&*stores.events, &*stores.views)
+        .await
+        .expect("catch up");
+}
+
+/// Rebuilds the three projections in one read of the log, each keeping at most
+/// `rows_cached_max` rows in memory.
+async fn rebuild_all_cached(stores: &Stores, rows_cached_max: usize) -> u64 {
+    let mut board = Rebuilt::<BoardProjection>::with_rows_cached_max(rows_cached_max);
+    let mut figures = Rebuilt::<FiguresProjection>::with_rows_cached_max(rows_cached_max);
+    let mut notices = Rebuilt::<NoticeProjection>::with_rows_cached_max(rows_cached_max);
+    rebuild_all(
+        &*stores.events,
+        &*stores.views,
+        &mut [&mut board, &mut figures, &mut notices],
+        |_, _| {},
+    )
+    .await
+    .expect("rebuild")
+}
+
+/// The live tables, the tables a rebuild writes with a cache far smaller than the number of
+/// items (rows written out and read back many times) and with the default cache, are the same
+/// bytes.
+async fn rebuilt_tables_equal_caught_up_ones(stores: &Stores) {
+    catch_up_all(stores).await;
+    let live = all_tables(stores).await;
+    let tree_size = stores.events.head().await.expect("head").tree_size;
+    assert!(live.iter().all(|(checkpoint, _)| *checkpoint == tree_size));
+    assert!(
+        live.iter().all(|(_, rows)| rows.len() > 6),
+        "the ledger should have more rows than the small cache holds"
+    );
+    for rows_cached_max in [1, 4, REBUILD_ROWS_CACHED_MAX] {
+        assert_eq!(rebuild_all_cached(stores, rows_cached_max).await, tree_size);
+        assert!(
+            live == all_tables(stores).await,
+            "a rebuild keeping {rows_cached_max} rows differs from the live tables"
+        );
+    }
+}
+
+async fn rebuild_with_a_small_row_cache_equals_catch_up_on_random_commands(db: Fresh) {
+    let stores = stores(&db).await;
+    run_random_commands(&db, 13, 300, async |_| {}).await;
+    rebuilt_tables_equal_caught_up_ones(&stores).await;
+}
+
+async fn rebuild_with_a_small_row_cache_equals_catch_up_on_the_demo(db: Fresh) {
+    let loaded = crate::support::huiyin(&db, &["demo", "--format", "json"], "");
+    assert!(loaded.status.success(), "demo: {loaded:?}");
+    let stores = stores(&db).await;
+    rebuilt_tables_equal_caught_up_ones(&stores).await;
+}
+
+/// A rebuild that fails part-way (here on one row written near the end) changes no table and
+/// no checkpoint: the rows it had written out before are rolled back with it.
+async fn a_failed_rebuild_leaves_every_table_as_it_was(db: Fresh) {
+    let stores = stores(&db).await;
+    run_random_commands(&db, 17, 200, async |_| {}).await;
+    catch_up_all(&stores).await;
+    let before = all_tables(&stores).await;
+    let victim = &before[0].1.last().expect("some board row").0;
+    let (install, remove): (Vec<String>, &str) = if db.url.starts_with("postgres") {
+        (vec![
+            format!("CREATE FUNCTION fail_rebuild() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.row_key = '{victim}' AND NEW.projection = 'notices' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$"),
+            "CREATE TRIGGER fail_rebuild BEFORE INSERT OR UPDATE ON projection_rows FOR EACH ROW EXECUTE FUNCTION fail_rebuild()".to_owned(),
+        ], "DROP TRIGGER fail_rebuild ON projection_rows")
+    } else {
+        (vec![
+            format!("CREATE TRIGGER fail_rebuild_insert BEFORE INSERT ON projection_rows WHEN NEW.row_key = '{victim}' AND NEW.projection = 'notices' BEGIN SELECT RAISE(ABORT, 'injected failure'); END"),
+            format!("CREATE TRIGGER fail_rebuild_update BEFORE UPDATE ON projection_rows WHEN NEW.row_key = '{victim}' AND NEW.projection = 'notices' BEGIN SELECT RAISE(ABORT, 'injected failure'); END"),
+        ], "DROP TRIGGER fail_rebuild_insert; DROP TRIGGER fail_rebuild_update")
+    };
+    for statement in &install {
+        crate::raw::execute(&db.url, statement)
+            .await
+            .expect(statement);
+    }
+    let mut board = Rebuilt::<BoardProjection>::with_rows_cached_max(2);
+    let mut figures = Rebuilt::<FiguresProjection>::with_rows_cached_max(2);
+    let mut notices = Rebuilt::<NoticeProjection>::with_rows_cached_max(2);
+    let failed = rebuild_all(
+        &*stores.events,
+        &*stores.views,
+        &mut [&mut board, &mut figures, &mut notices],
+        |_, _| {},
+    )
+    .await;
+    assert!(failed.is_err(), "the injected failure must surface");
+    assert!(
+        all_tables(&stores).await == before,
+        "a failed rebuild must leave nothing behind"
+    );
+    for statement in remove.split("; ") {
+        crate::raw::execute(&db.url, statement)
+            .await
+            .expect(statement);
+    }
+    rebuild_all_cached(&stores, 2).await;
+    assert!(all_tables(&stores).await == before);
 }
 
 async fn concurrent_runners_never_apply_a_record_twice(db: Fresh) {

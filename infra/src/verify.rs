@@ -110,54 +110,57 @@ impl ChainVerifier {
     /// # Errors
     /// [`VerifyError::Broken`] naming the position when the record is not the true successor.
     pub fn check(&mut self, stored: &StoredRecord) -> Result<Record, VerifyError> {
-        let position = self.next_position;
-        let broken = |reason: String| VerifyError::Broken { position, reason };
-        if stored.position != position {
-            return Err(broken(format!(
-                "found position {} instead",
-                stored.position
-            )));
+        self.check_position(stored)?;
+        let record =
+            check_alone(stored, &mut self.scratch).map_err(|reason| self.broken(reason))?;
+        self.check_prev(stored, &record.prev)?;
+        Ok(record)
+    }
+
+    /// As [`ChainVerifier::check`], given what [`check_alone`] found of `stored` (the
+    /// record's `prev`, or why it is not a record in canonical form), computed elsewhere:
+    /// the same checks in the same order, so the same first error.
+    ///
+    /// # Errors
+    /// As [`ChainVerifier::check`].
+    pub fn check_with(
+        &mut self,
+        stored: &StoredRecord,
+        alone: Result<Hash, String>,
+    ) -> Result<(), VerifyError> {
+        self.check_position(stored)?;
+        let prev = alone.map_err(|reason| self.broken(reason))?;
+        self.check_prev(stored, &prev)
+    }
+
+    fn broken(&self, reason: String) -> VerifyError {
+        VerifyError::Broken {
+            position: self.next_position,
+            reason,
         }
-        let computed_hash = leaf_hash(&stored.canonical);
-        if computed_hash != stored.hash {
-            return Err(broken(format!(
-                "stored bytes hash to {computed_hash}, but the stored hash is {}",
-                stored.hash
-            )));
+    }
+
+    fn check_position(&self, stored: &StoredRecord) -> Result<(), VerifyError> {
+        if stored.position != self.next_position {
+            return Err(self.broken(format!("found position {} instead", stored.position)));
         }
-        // The stored bytes are parsed once, straight into the record; its canonical form is
-        // written from it into a reused buffer and compared with the stored bytes, so any other
-        // spelling (member order, whitespace, escapes, an uppercase hash) is refused.
-        let record: Record = serde_json::from_slice(&stored.canonical)
-            .map_err(|error| broken(format!("stored bytes are not a record: {error}")))?;
-        self.scratch.clear();
-        write_canonical_record(&mut self.scratch, &record)
-            .map_err(|error| broken(format!("record has no canonical form: {error}")))?;
-        if self.scratch != stored.canonical {
-            return Err(broken("stored bytes are not in canonical form".to_owned()));
-        }
-        if record.position != stored.position
-            || record.stream != stored.stream
-            || record.version != stored.version
-        {
-            return Err(broken(
-                "record disagrees with its position, stream or version columns".to_owned(),
-            ));
-        }
-        if record.prev != self.prev {
-            return Err(broken(format!(
-                "prev is {}, but the previous record's hash is {}",
-                record.prev, self.prev
+        Ok(())
+    }
+
+    /// The checks that need the chain so far; then moves on to the next position.
+    fn check_prev(&mut self, stored: &StoredRecord, record_prev: &Hash) -> Result<(), VerifyError> {
+        if *record_prev != self.prev {
+            return Err(self.broken(format!(
+                "prev is {record_prev}, but the previous record's hash is {}",
+                self.prev
             )));
         }
         if stored.prev != self.prev {
-            return Err(broken(
-                "the stored prev column does not match the chain".to_owned(),
-            ));
+            return Err(self.broken("the stored prev column does not match the chain".to_owned()));
         }
         self.next_position += 1;
         self.prev = stored.hash;
-        Ok(record)
+        Ok(())
     }
 
     /// Number of records checked so far.
@@ -169,6 +172,41 @@ impl ChainVerifier {
     pub fn head_hash(&self) -> Hash {
         self.prev
     }
+}
+
+/// The checks of one stored record that need no other record: its bytes hash to its stored
+/// hash, parse as a record, are that record's canonical form (written into `scratch`, reused),
+/// and agree with its position, stream and version columns. Returns the record, or why not.
+/// Independent of order, so a verifier may run it on other threads ([`verify_store`] does).
+///
+/// # Errors
+/// The reason, as [`VerifyError::Broken`] would give it.
+pub fn check_alone(stored: &StoredRecord, scratch: &mut Vec<u8>) -> Result<Record, String> {
+    let computed_hash = leaf_hash(&stored.canonical);
+    if computed_hash != stored.hash {
+        return Err(format!(
+            "stored bytes hash to {computed_hash}, but the stored hash is {}",
+            stored.hash
+        ));
+    }
+    // The stored bytes are parsed once, straight into the record; its canonical form is
+    // written from it into a reused buffer and compared with the stored bytes, so any other
+    // spelling (member order, whitespace, escapes, an uppercase hash) is refused.
+    let record: Record = serde_json::from_slice(&stored.canonical)
+        .map_err(|error| format!("stored bytes are not a record: {error}"))?;
+    scratch.clear();
+    write_canonical_record(scratch, &record)
+        .map_err(|error| format!("record has no canonical form: {error}"))?;
+    if *scratch != stored.canonical {
+        return Err("stored bytes are not in canonical form".to_owned());
+    }
+    if record.position != stored.position
+        || record.stream != stored.stream
+        || record.version != stored.version
+    {
+        return Err("record disagrees with its position, stream or version columns".to_owned());
+    }
+    Ok(record)
 }
 
 /// The chain and the Merkle tree together: each record checked is appended to the tree.
@@ -202,6 +240,22 @@ impl LogVerifier {
         let completed = self.tree.append(stored.hash);
         assert_eq!(self.tree.tree_size(), self.chain.tree_size());
         Ok((record, completed))
+    }
+
+    /// As [`LogVerifier::check`], given what [`check_alone`] found of `stored`
+    /// ([`ChainVerifier::check_with`]); returns the Merkle nodes it completes.
+    ///
+    /// # Errors
+    /// [`VerifyError::Broken`] naming the position.
+    pub fn check_with(
+        &mut self,
+        stored: &StoredRecord,
+        alone: Result<Hash, String>,
+    ) -> Result<Vec<(NodeId, Hash)>, VerifyError> {
+        self.chain.check_with(stored, alone)?;
+        let completed = self.tree.append(stored.hash);
+        assert_eq!(self.tree.tree_size(), self.chain.tree_size());
+        Ok(completed)
     }
 
     /// Number of records checked.
@@ -437,13 +491,34 @@ pub async fn verify_store(
     };
     let mut verifier = LogVerifier::default();
     let mut nodes = store.read_merkle_nodes();
-    let mut records = store.read_all(0);
     check_checkpoints_at(&mut verifier, &mut checkpoints).await?;
-    while let Some(stored) = records.try_next().await? {
-        let (_, completed) = verifier.check(&stored)?;
-        check_nodes(stored.position, &completed, &mut nodes).await?;
-        check_checkpoints_at(&mut verifier, &mut checkpoints).await?;
-    }
+    // Three stages, so two cores share the work: this task reads the records in chunks; a
+    // blocking thread runs the checks each record needs alone (hash, parse, canonical form:
+    // most of the work); this task then checks the chain, the tree and the checkpoints in
+    // order. Bounded channels keep at most a few chunks in memory.
+    let (to_check, mut unchecked) = tokio::sync::mpsc::channel(VERIFY_CHUNKS_IN_FLIGHT);
+    let (to_chain, checked) = tokio::sync::mpsc::channel(VERIFY_CHUNKS_IN_FLIGHT);
+    let checker =
+        tokio::task::spawn_blocking(move || check_chunks_alone(&mut unchecked, &to_chain));
+    let read = read_chunks(store, to_check);
+    let chain = async {
+        // Owned here, so that a chain stage ending early closes the channel and stops the others.
+        let mut checked = checked;
+        while let Some(chunk) = checked.recv().await {
+            let (chunk, alone): CheckedChunk = chunk?;
+            for (stored, alone) in chunk.iter().zip(alone) {
+                let completed = verifier.check_with(stored, alone)?;
+                check_nodes(stored.position, &completed, &mut nodes).await?;
+                check_checkpoints_at(&mut verifier, &mut checkpoints).await?;
+            }
+        }
+        Ok::<(), VerifyError>(())
+    };
+    // The chain stage ends first on a broken record (dropping the reader's channel stops it);
+    // a read error travels down the chunks in order, so the first error is the first found.
+    let ((), chained) = futures::join!(read, chain);
+    chained?;
+    checker.await.expect("the record checker does not panic");
     if let Some((checkpoint, _)) = checkpoints.next_up_to(None).await? {
         return Err(verifier.truncated(&checkpoint));
     }
@@ -459,6 +534,60 @@ pub async fn verify_store(
     }
     check_head(&verifier, head.tree_size, head.head_hash)?;
     Ok(verifier.verified(options.key.is_some()))
+}
+
+/// Records per chunk handed between [`verify_store`]'s stages.
+const VERIFY_CHUNK_RECORDS: usize = 1_024;
+/// Chunks waiting between two stages, at most.
+const VERIFY_CHUNKS_IN_FLIGHT: usize = 4;
+
+/// A chunk of records and what [`check_alone`] found of each: its `prev`, or why not.
+type CheckedChunk = (Vec<StoredRecord>, Vec<Result<Hash, String>>);
+
+/// Reads every record in chunks into `to_check`, a read error as the last item; stops when
+/// the other end is gone.
+async fn read_chunks(
+    store: &dyn EventStore,
+    to_check: tokio::sync::mpsc::Sender<Result<Vec<StoredRecord>, StoreError>>,
+) {
+    let mut records = store.read_all(0).try_chunks(VERIFY_CHUNK_RECORDS);
+    loop {
+        let next = match records.next().await {
+            None => return,
+            Some(Ok(chunk)) => Ok(chunk),
+            Some(Err(futures::stream::TryChunksError(chunk, error))) => {
+                // The records before the error are checked first.
+                if !chunk.is_empty() && to_check.send(Ok(chunk)).await.is_err() {
+                    return;
+                }
+                Err(error)
+            }
+        };
+        let failed = next.is_err();
+        if to_check.send(next).await.is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// The blocking stage of [`verify_store`]: [`check_alone`] on every record of every chunk.
+fn check_chunks_alone(
+    unchecked: &mut tokio::sync::mpsc::Receiver<Result<Vec<StoredRecord>, StoreError>>,
+    to_chain: &tokio::sync::mpsc::Sender<Result<CheckedChunk, StoreError>>,
+) {
+    let mut scratch = Vec::with_capacity(1_024);
+    while let Some(chunk) = unchecked.blocking_recv() {
+        let checked = chunk.map(|chunk| {
+            let alone = chunk
+                .iter()
+                .map(|stored| check_alone(stored, &mut scratch).map(|record| record.prev))
+                .collect();
+            (chunk, alone)
+        });
+        if to_chain.blocking_send(checked).is_err() {
+            return;
+        }
+    }
 }
 
 fn check_head(

@@ -259,8 +259,28 @@ pub trait ViewStore: Send + Sync {
         projection: &str,
         to: u64,
         rows: Vec<StoredRow>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        let mut rebuild = self.begin_rebuild(&[projection]).await?;
+        let changes = rows
+            .into_iter()
+            .map(|stored| RowChange {
+                key: stored.key,
+                body: Some(stored.body),
+                board: stored.board,
+            })
+            .collect();
+        rebuild.write(projection, changes).await?;
+        rebuild.finish(&[(projection, to)]).await
+    }
 
+    /// Starts a rebuild of `projections`: one transaction in which their rows are all deleted,
+    /// then written as they are folded ([`Rebuild::write`]) and read back when needed again
+    /// ([`Rebuild::rows`]). Nothing is visible to anyone else until [`Rebuild::finish`]
+    /// commits, and dropping it unfinished rolls everything back. On PostgreSQL the checkpoints
+    /// of `projections` are locked first, so a live runner's commit waits for the rebuild (and
+    /// is then refused, or finds the rows it folded from unchanged); on SQLite the transaction
+    /// holds the write lock throughout (`BEGIN IMMEDIATE`), so appends wait for the rebuild.
+    async fn begin_rebuild(&self, projections: &[&str]) -> Result<Box<dyn Rebuild>, StoreError>;
     /// At most `limit` board rows of `selection` in its order, starting after `after`; with the
     /// board's checkpoint read by the same statement (`None` when no row came back).
     async fn board_page(
@@ -277,6 +297,28 @@ pub trait ViewStore: Send + Sync {
     /// The distinct statuses, kinds, leaders and lead units on the board (of one deputy's items
     /// when given), for the filters.
     async fn board_choices(&self, deputy_id: Option<&str>) -> Result<BoardChoices, StoreError>;
+}
+
+/// A rebuild in progress: its own transaction ([`ViewStore::begin_rebuild`]).
+#[async_trait]
+pub trait Rebuild: Send {
+    /// The rows among `keys` written so far in this rebuild, as `(key, body)`.
+    async fn rows(
+        &mut self,
+        projection: &str,
+        keys: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Writes `changes` (each key at most once): upserts, or deletes for `None`.
+    async fn write(&mut self, projection: &str, changes: Vec<RowChange>) -> Result<(), StoreError>;
+
+    /// Sets each projection's checkpoint and commits the whole rebuild.
+    async fn finish(self: Box<Self>, checkpoints: &[(&str, u64)]) -> Result<(), StoreError>;
+}
+
+/// [`Rebuild`] over one database transaction.
+struct RebuildTransaction<Db: sqlx::Database> {
+    tx: sqlx::Transaction<'static, Db>,
 }
 
 /// Pushes ` WHERE …` for a `BoardSelection`'s filters (not its order) onto a `QueryBuilder`
@@ -367,7 +409,7 @@ fn from_i64(value: i64) -> Result<u64, StoreError> {
 }
 
 macro_rules! view_store_impl {
-    ($store:ty, $database:ty, $item_id_as_row_key:literal) => {
+    ($store:ty, $database:ty, $begin:literal, $lock:literal, $item_id_as_row_key:literal) => {
         #[async_trait]
         impl ViewStore for $store {
             async fn checkpoint(&self, projection: &str) -> Result<u64, StoreError> {
@@ -486,57 +528,39 @@ macro_rules! view_store_impl {
                 Ok(true)
             }
 
-            async fn replace(
+            async fn begin_rebuild(
                 &self,
-                projection: &str,
-                to: u64,
-                rows: Vec<StoredRow>,
-            ) -> Result<(), StoreError> {
-                let mut tx = self.pool().begin().await?;
-                sqlx::query("DELETE FROM projection_rows WHERE projection = $1")
+                projections: &[&str],
+            ) -> Result<Box<dyn Rebuild>, StoreError> {
+                let mut tx = self.pool().begin_with($begin).await?;
+                for projection in projections {
+                    sqlx::query(
+                        "INSERT INTO projection_checkpoints (projection, position) VALUES ($1, 0) \
+                         ON CONFLICT (projection) DO NOTHING",
+                    )
                     .bind(projection)
                     .execute(&mut *tx)
                     .await?;
-                if projection == BOARD_PROJECTION {
-                    sqlx::query("DELETE FROM board_deputies")
+                    sqlx::query(concat!(
+                        "SELECT position FROM projection_checkpoints WHERE projection = $1",
+                        $lock
+                    ))
+                    .bind(projection)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query("DELETE FROM projection_rows WHERE projection = $1")
+                        .bind(projection)
                         .execute(&mut *tx)
                         .await?;
-                    sqlx::query("DELETE FROM board_rows").execute(&mut *tx).await?;
+                    if *projection == BOARD_PROJECTION {
+                        sqlx::query("DELETE FROM board_deputies")
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query("DELETE FROM board_rows").execute(&mut *tx).await?;
+                    }
                 }
-                for chunk in rows.chunks(ROWS_PER_STATEMENT_MAX) {
-                    let mut insert = sqlx::QueryBuilder::<$database>::new(
-                        "INSERT INTO projection_rows (projection, row_key, body) ",
-                    );
-                    insert.push_values(chunk, |mut row, stored| {
-                        row.push_bind(projection)
-                            .push_bind(&stored.key)
-                            .push_bind(&stored.body);
-                    });
-                    insert.build().execute(&mut *tx).await?;
-                }
-                if projection == BOARD_PROJECTION {
-                    let changes: Vec<RowChange> = rows
-                        .into_iter()
-                        .map(|stored| RowChange {
-                            key: stored.key,
-                            body: Some(stored.body),
-                            board: stored.board,
-                        })
-                        .collect();
-                    <$store>::insert_board_columns(&mut tx, &changes).await?;
-                }
-                sqlx::query(
-                    "INSERT INTO projection_checkpoints (projection, position) VALUES ($1, $2) \
-                     ON CONFLICT (projection) DO UPDATE SET position = excluded.position",
-                )
-                .bind(projection)
-                .bind(to_i64(to))
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(())
+                Ok(Box::new(RebuildTransaction { tx }))
             }
-
             async fn board_page(
                 &self,
                 selection: &BoardSelection,
@@ -677,6 +701,91 @@ macro_rules! view_store_impl {
             }
         }
 
+        #[async_trait]
+        impl Rebuild for RebuildTransaction<$database> {
+            async fn rows(
+                &mut self,
+                projection: &str,
+                keys: &[String],
+            ) -> Result<Vec<(String, String)>, StoreError> {
+                let mut found = Vec::new();
+                for chunk in keys.chunks(ROWS_PER_STATEMENT_MAX) {
+                    let mut query = sqlx::QueryBuilder::<$database>::new(
+                        "SELECT row_key, body FROM projection_rows WHERE projection = ",
+                    );
+                    query.push_bind(projection).push(" AND row_key IN (");
+                    let mut separated = query.separated(", ");
+                    for key in chunk {
+                        separated.push_bind(key);
+                    }
+                    query.push(")");
+                    let rows: Vec<(String, String)> =
+                        query.build_query_as().fetch_all(&mut *self.tx).await?;
+                    found.extend(rows);
+                }
+                Ok(found)
+            }
+
+            async fn write(
+                &mut self,
+                projection: &str,
+                changes: Vec<RowChange>,
+            ) -> Result<(), StoreError> {
+                if projection == BOARD_PROJECTION {
+                    <$store>::write_board_columns(&mut self.tx, &changes).await?;
+                }
+                let (upserts, deletes): (Vec<RowChange>, Vec<RowChange>) =
+                    changes.into_iter().partition(|change| change.body.is_some());
+                for chunk in upserts.chunks(ROWS_PER_STATEMENT_MAX) {
+                    let mut insert = sqlx::QueryBuilder::<$database>::new(
+                        "INSERT INTO projection_rows (projection, row_key, body) ",
+                    );
+                    insert.push_values(chunk, |mut row, change| {
+                        row.push_bind(projection)
+                            .push_bind(&change.key)
+                            .push_bind(&change.body);
+                    });
+                    insert.push(
+                        " ON CONFLICT (projection, row_key) DO UPDATE SET body = excluded.body",
+                    );
+                    insert.build().execute(&mut *self.tx).await?;
+                }
+                for chunk in deletes.chunks(ROWS_PER_STATEMENT_MAX) {
+                    let mut delete = sqlx::QueryBuilder::<$database>::new(
+                        "DELETE FROM projection_rows WHERE projection = ",
+                    );
+                    delete.push_bind(projection).push(" AND row_key IN (");
+                    let mut separated = delete.separated(", ");
+                    for change in chunk {
+                        separated.push_bind(&change.key);
+                    }
+                    delete.push(")");
+                    delete.build().execute(&mut *self.tx).await?;
+                }
+                Ok(())
+            }
+
+            async fn finish(
+                self: Box<Self>,
+                checkpoints: &[(&str, u64)],
+            ) -> Result<(), StoreError> {
+                let mut tx = self.tx;
+                for (projection, to) in checkpoints {
+                    sqlx::query(
+                        "INSERT INTO projection_checkpoints (projection, position) VALUES ($1, $2) \
+                         ON CONFLICT (projection) DO UPDATE SET position = excluded.position",
+                    )
+                    .bind(projection)
+                    .bind(to_i64(*to))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+        }
+
         impl $store {
             /// Writes the board columns of `changes` (rows and deputies), in the transaction
             /// that writes their JSON rows and moves the checkpoint.
@@ -771,11 +880,19 @@ macro_rules! view_store_impl {
     };
 }
 
-view_store_impl!(SqliteStore, sqlx::Sqlite, "b.item_id");
+view_store_impl!(
+    SqliteStore,
+    sqlx::Sqlite,
+    "BEGIN IMMEDIATE",
+    "",
+    "b.item_id"
+);
 // `board_rows.item_id` is COLLATE "C" and `projection_rows.row_key` is not: the join names the
 // row key's collation, or PostgreSQL cannot use the row key's index and hashes the whole table.
 view_store_impl!(
     PostgresStore,
     sqlx::Postgres,
+    "BEGIN",
+    " FOR UPDATE",
     "(b.item_id COLLATE \"default\")"
 );

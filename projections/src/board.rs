@@ -81,6 +81,11 @@ impl Projection for BoardProjection {
         record.stream.strip_prefix("item/").map(str::to_owned)
     }
 
+    /// The key is the record's stream, whose first record has version 1.
+    fn opens_key(record: &Record) -> bool {
+        record.version == 1
+    }
+
     fn apply(row: Option<BoardRow>, record: &Record) -> Result<Option<BoardRow>, FoldError> {
         let event = item_event_of(record)?;
         if let ItemEvent::ItemFiled {

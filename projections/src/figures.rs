@@ -139,6 +139,11 @@ impl Projection for FiguresProjection {
         matches!(kind, "item" | "follow" | "engagement" | "person").then(|| record.stream.clone())
     }
 
+    /// The key is the record's stream, whose first record has version 1.
+    fn opens_key(record: &Record) -> bool {
+        record.version == 1
+    }
+
     fn apply(row: Option<Facts>, record: &Record) -> Result<Option<Facts>, FoldError> {
         match record.stream.split_once('/').map(|(kind, _)| kind) {
             Some("item") => apply_item_record(row, record),

@@ -92,6 +92,13 @@ pub trait Projection {
     /// The key of the row `record` changes, or `None` when it changes none.
     fn key(record: &Record) -> Option<String>;
 
+    /// True when `record` is the first record that ever changes its key's row, so that no row
+    /// exists before it (a rebuild then need not look for one). `false` when unsure.
+    fn opens_key(record: &Record) -> bool {
+        let _ = record;
+        false
+    }
+
     /// Folds `record` into its row (`None` when the row does not exist yet); returns the new
     /// row, or `None` to remove it.
     ///

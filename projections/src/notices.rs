@@ -140,6 +140,11 @@ impl Projection for NoticeProjection {
         record.stream.strip_prefix("item/").map(str::to_owned)
     }
 
+    /// The key is the record's stream, whose first record has version 1.
+    fn opens_key(record: &Record) -> bool {
+        record.version == 1
+    }
+
     fn apply(row: Option<NoticeRow>, record: &Record) -> Result<Option<NoticeRow>, FoldError> {
         let event = item_event_of(record)?;
         if let ItemEvent::ItemFiled {

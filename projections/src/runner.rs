@@ -5,16 +5,16 @@
 //! checkpoint the batch was folded from ([`ViewStore::commit`]), so no record is ever skipped or
 //! applied twice — after a crash, or with several runners on one database.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 use infra::record::Record;
 use infra::store::{EventStore, StoreError};
-use infra::views::{RowChange, StoredRow, ViewStore};
+use infra::views::{Rebuild, RowChange, ViewStore};
 
-use crate::{FoldError, Folded, Projection};
+use crate::{FoldError, Projection};
 
 /// At most this many records are folded per transaction.
 pub const BATCH_RECORDS_MAX: usize = 1_000;
@@ -124,44 +124,220 @@ async fn fold_batch<P: Projection>(
         .collect()
 }
 
-/// A projection folded in memory for a rebuild, whatever its row type: lets one read of the log
-/// feed several projections ([`rebuild_all`]).
+/// A rebuild keeps at most about this many rows of each projection in memory (plus those one
+/// batch of [`BATCH_RECORDS_MAX`] records touches); the rest are written to the rebuild's
+/// transaction and read back when a later record needs them. It bounds a rebuild's memory
+/// whatever the number of items (a row is ~1–2 KB in memory).
+pub const REBUILD_ROWS_CACHED_MAX: usize = 8_192;
+
+/// A projection being rebuilt, whatever its row type: lets one read of the log feed several
+/// projections ([`rebuild_all`]). Holds a bounded cache of rows; the runner decides when rows
+/// are loaded and written, the fold itself stays [`Projection::apply`].
 pub trait Rebuilding: Send {
     /// The projection's name.
     fn name(&self) -> &'static str;
-    /// Folds the next record.
+    /// The keys `records` touch whose rows are not in memory and may have been written out:
+    /// to be read back and given to [`Rebuilding::load`]. (While nothing has been written out,
+    /// a key not in memory has no row, and none is returned.)
+    fn keys_to_load(&mut self, records: &[Record]) -> Vec<String>;
+    /// Takes in the stored rows of `asked` (a key not among `found` has no row).
+    ///
+    /// # Errors
+    /// [`RunnerError::Row`] when a stored row is not this projection's JSON.
+    fn load(&mut self, asked: Vec<String>, found: Vec<(String, String)>)
+        -> Result<(), RunnerError>;
+    /// Folds the next record; its row must be in memory ([`Rebuilding::missing_keys`]).
     ///
     /// # Errors
     /// [`FoldError`] when the record cannot be read.
     fn apply(&mut self, record: &Record) -> Result<(), FoldError>;
     /// How many records have been folded.
     fn records_folded(&self) -> u64;
-    /// The rows as stored: key, JSON text and (for the board) columns, ordered by key.
+    /// When more rows than the bound are in memory, lets go of the least recently folded ones
+    /// (down to three quarters of the bound) and returns those changed, to be written.
     ///
     /// # Errors
-    /// When a row cannot be serialised (a bug).
-    fn rows_to_store(&self) -> Result<Vec<StoredRow>, serde_json::Error>;
+    /// [`RunnerError::Row`] when a row cannot be serialised (a bug).
+    fn evict(&mut self) -> Result<Vec<RowChange>, RunnerError>;
+    /// Lets go of every row and returns those changed, to be written.
+    ///
+    /// # Errors
+    /// [`RunnerError::Row`] when a row cannot be serialised (a bug).
+    fn drain(&mut self) -> Result<Vec<RowChange>, RunnerError>;
 }
 
-impl<P: Projection> Rebuilding for Folded<P> {
+/// One row of a projection being rebuilt, in memory.
+struct CachedRow<R> {
+    /// `None`: no row (never made, or removed).
+    row: Option<R>,
+    /// Changed since read or since last written.
+    dirty: bool,
+    /// Position of the last record folded into it.
+    last_folded: u64,
+}
+
+impl<R> CachedRow<R> {
+    /// A key with no stored row, as read.
+    const ABSENT: CachedRow<R> = CachedRow {
+        row: None,
+        dirty: false,
+        last_folded: 0,
+    };
+}
+
+/// `P` being rebuilt: a bounded cache of its rows ([`Rebuilding`]).
+pub struct Rebuilt<P: Projection> {
+    rows: HashMap<String, CachedRow<P::Row>>,
+    rows_cached_max: usize,
+    records_folded: u64,
+    /// Whether any row has been written out (so may be stored and not in memory).
+    written_out: bool,
+}
+
+impl<P: Projection> Default for Rebuilt<P> {
+    fn default() -> Self {
+        Rebuilt::with_rows_cached_max(REBUILD_ROWS_CACHED_MAX)
+    }
+}
+
+impl<P: Projection> Rebuilt<P> {
+    /// A rebuild keeping at most about `rows_cached_max` rows in memory (at least one).
+    pub fn with_rows_cached_max(rows_cached_max: usize) -> Self {
+        Rebuilt {
+            rows: HashMap::new(),
+            rows_cached_max: rows_cached_max.max(1),
+            records_folded: 0,
+            written_out: false,
+        }
+    }
+
+    fn let_go(&mut self, keys: Vec<String>) -> Result<Vec<RowChange>, RunnerError> {
+        let mut changes = Vec::new();
+        for key in keys {
+            let Some(cached) = self.rows.remove(&key) else {
+                continue;
+            };
+            if !cached.dirty {
+                continue;
+            }
+            let board = cached.row.as_ref().and_then(P::board_columns);
+            let body = cached
+                .row
+                .map(|row| serde_json::to_string(&row))
+                .transpose();
+            let body = body.map_err(|error| RunnerError::Row {
+                projection: P::NAME,
+                key: key.clone(),
+                reason: error.to_string(),
+            })?;
+            changes.push(RowChange { key, body, board });
+        }
+        Ok(changes)
+    }
+}
+
+impl<P: Projection> Rebuilding for Rebuilt<P>
+where
+    P::Row: Send,
+{
     fn name(&self) -> &'static str {
         P::NAME
     }
 
+    fn keys_to_load(&mut self, records: &[Record]) -> Vec<String> {
+        let mut to_load = BTreeSet::new();
+        for record in records {
+            let Some(key) = P::key(record) else {
+                continue;
+            };
+            if self.rows.contains_key(&key) || to_load.contains(&key) {
+                continue;
+            }
+            // The first record of a key in this batch: its row is stored only if the key is
+            // not new here and rows have been written out.
+            if self.written_out && !P::opens_key(record) {
+                to_load.insert(key);
+            } else {
+                self.rows.insert(key, CachedRow::ABSENT);
+            }
+        }
+        to_load.into_iter().collect()
+    }
+
+    fn load(
+        &mut self,
+        asked: Vec<String>,
+        found: Vec<(String, String)>,
+    ) -> Result<(), RunnerError> {
+        for key in asked {
+            self.rows.entry(key).or_insert(CachedRow::ABSENT);
+        }
+        for (key, body) in found {
+            let row = serde_json::from_str(&body).map_err(|error| RunnerError::Row {
+                projection: P::NAME,
+                key: key.clone(),
+                reason: error.to_string(),
+            })?;
+            self.rows.insert(
+                key,
+                CachedRow {
+                    row: Some(row),
+                    dirty: false,
+                    last_folded: 0,
+                },
+            );
+        }
+        Ok(())
+    }
+
     fn apply(&mut self, record: &Record) -> Result<(), FoldError> {
-        Folded::apply(self, record)
+        assert_eq!(record.position, self.records_folded, "records out of order");
+        if let Some(key) = P::key(record) {
+            let cached = self
+                .rows
+                .get_mut(&key)
+                .expect("a record's row is loaded before it is folded");
+            cached.row = P::apply(cached.row.take(), record)?;
+            cached.dirty = true;
+            cached.last_folded = record.position;
+        }
+        self.records_folded += 1;
+        Ok(())
     }
 
     fn records_folded(&self) -> u64 {
-        Folded::records_folded(self)
+        self.records_folded
     }
 
-    fn rows_to_store(&self) -> Result<Vec<StoredRow>, serde_json::Error> {
-        Folded::rows_to_store(self)
+    fn evict(&mut self) -> Result<Vec<RowChange>, RunnerError> {
+        if self.rows.len() <= self.rows_cached_max {
+            return Ok(Vec::new());
+        }
+        let keep = self.rows_cached_max * 3 / 4;
+        let mut by_age: Vec<(u64, &String)> = self
+            .rows
+            .iter()
+            .map(|(key, cached)| (cached.last_folded, key))
+            .collect();
+        let oldest = by_age.len() - keep;
+        by_age.select_nth_unstable(oldest.saturating_sub(1));
+        let keys: Vec<String> = by_age[..oldest]
+            .iter()
+            .map(|(_, key)| (*key).clone())
+            .collect();
+        let changes = self.let_go(keys)?;
+        self.written_out = true;
+        assert!(self.rows.len() <= self.rows_cached_max);
+        Ok(changes)
+    }
+
+    fn drain(&mut self) -> Result<Vec<RowChange>, RunnerError> {
+        let keys: Vec<String> = self.rows.keys().cloned().collect();
+        self.let_go(keys)
     }
 }
 
-/// Folds the whole log in memory and replaces `P`'s table with the result in one transaction.
+/// Folds the whole log and replaces `P`'s table with the result in one transaction.
 /// `progress(records_folded, tree_size)` is called as it goes. Returns the records folded.
 ///
 /// # Errors
@@ -171,55 +347,95 @@ pub async fn rebuild<P: Projection>(
     views: &dyn ViewStore,
     progress: impl FnMut(u64, u64),
 ) -> Result<u64, RunnerError> {
-    let mut folded = Folded::<P>::default();
-    rebuild_all(events, views, &mut [&mut folded], progress).await
+    let mut rebuilt = Rebuilt::<P>::default();
+    rebuild_all(events, views, &mut [&mut rebuilt], progress).await
 }
 
 /// Folds the whole log once, each record decoded once and applied to every projection in
-/// `folds` (each starting empty), then replaces each projection's table with its result, one
-/// transaction per projection. `progress(records_read, tree_size)` is called as it goes.
-/// Returns the records read.
+/// `folds` (each starting empty), and replaces their tables with the result, all in one
+/// transaction ([`ViewStore::begin_rebuild`]): a reader sees the old tables until it commits.
+/// Memory stays bounded whatever the size of the log: records are read and folded in batches
+/// of [`BATCH_RECORDS_MAX`], each fold keeps a bounded cache of rows ([`Rebuilt`]), writing
+/// rows out of it into the transaction and reading them back when a later record needs them.
+/// `progress(records_read, tree_size)` is called as it goes. Returns the records read.
 ///
 /// # Errors
-/// [`RunnerError`] when the log or the tables fail, or a record is unreadable.
+/// [`RunnerError`] when the log or the tables fail, or a record is unreadable; then nothing
+/// is changed.
 pub async fn rebuild_all(
     events: &dyn EventStore,
     views: &dyn ViewStore,
     folds: &mut [&mut dyn Rebuilding],
     mut progress: impl FnMut(u64, u64),
 ) -> Result<u64, RunnerError> {
+    let names: Vec<&'static str> = folds.iter().map(|fold| fold.name()).collect();
+    let mut rebuild = views.begin_rebuild(&names).await?;
     let tree_size = events.head().await?.tree_size;
     let mut read = 0_u64;
     let mut records = events.read_all(0);
-    while let Some(stored) = records.try_next().await? {
-        if stored.position >= tree_size {
-            break;
+    let mut batch: Vec<Record> = Vec::with_capacity(BATCH_RECORDS_MAX);
+    loop {
+        let stored = records.try_next().await?;
+        let more = stored
+            .as_ref()
+            .is_some_and(|stored| stored.position < tree_size);
+        if let Some(stored) = stored.filter(|_| more) {
+            assert_eq!(stored.position, read, "the log has a gap");
+            let record = stored.record().map_err(|error| FoldError {
+                position: stored.position,
+                event_type: String::new(),
+                reason: error.to_string(),
+            })?;
+            batch.push(record);
+            read += 1;
         }
-        let record = stored.record().map_err(|error| FoldError {
-            position: stored.position,
-            event_type: String::new(),
-            reason: error.to_string(),
-        })?;
-        for fold in folds.iter_mut() {
-            fold.apply(&record)?;
-        }
-        read += 1;
-        if read % BATCH_RECORDS_MAX as u64 == 0 {
+        if batch.len() == BATCH_RECORDS_MAX || (!more && !batch.is_empty()) {
+            fold_rebuild_batch(&mut *rebuild, folds, &batch).await?;
+            batch.clear();
             progress(read, tree_size);
         }
+        if !more {
+            break;
+        }
     }
+    drop(records);
     progress(read, tree_size);
-    for fold in folds.iter() {
-        let rows = fold.rows_to_store().map_err(|error| RunnerError::Row {
-            projection: fold.name(),
-            key: String::new(),
-            reason: error.to_string(),
-        })?;
-        views
-            .replace(fold.name(), fold.records_folded(), rows)
-            .await?;
+    let mut checkpoints = Vec::with_capacity(folds.len());
+    for fold in folds.iter_mut() {
+        let changes = fold.drain()?;
+        rebuild.write(fold.name(), changes).await?;
+        checkpoints.push((fold.name(), fold.records_folded()));
     }
+    rebuild.finish(&checkpoints).await?;
     Ok(read)
+}
+
+/// Loads the rows `batch` needs that were written out, folds it into every projection, and
+/// writes out the rows over each cache's bound.
+async fn fold_rebuild_batch(
+    rebuild: &mut dyn Rebuild,
+    folds: &mut [&mut dyn Rebuilding],
+    batch: &[Record],
+) -> Result<(), RunnerError> {
+    for fold in folds.iter_mut() {
+        let missing = fold.keys_to_load(batch);
+        if !missing.is_empty() {
+            let found = rebuild.rows(fold.name(), &missing).await?;
+            fold.load(missing, found)?;
+        }
+    }
+    for record in batch {
+        for fold in folds.iter_mut() {
+            fold.apply(record)?;
+        }
+    }
+    for fold in folds.iter_mut() {
+        let changes = fold.evict()?;
+        if !changes.is_empty() {
+            rebuild.write(fold.name(), changes).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Keeps `P`'s table current until `shutdown` completes: catches up, then waits for the log to

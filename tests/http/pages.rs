@@ -404,4 +404,22 @@ async fn migration_0050_fills_an_existing_boards_columns_as_the_projection_write
         filled, written,
         "the migration's fill = the projection's columns"
     );
+    // And `huiyin rebuild` writes the same columns again.
+    let rebuilt = std::process::Command::new(env!("CARGO_BIN_EXE_huiyin"))
+        .args(["--db", &db.url, "rebuild", "--quiet"])
+        .output()
+        .expect("huiyin runs");
+    assert!(
+        rebuilt.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rebuilt.stderr)
+    );
+    let after_rebuild = (
+        read(BOARD_COLUMNS_AS_TEXT).await,
+        read(BOARD_DEPUTIES_AS_TEXT).await,
+    );
+    assert_eq!(
+        after_rebuild, written,
+        "a rebuild's columns = the live projection's"
+    );
 }

@@ -86,8 +86,8 @@ macro_rules! backend_rows {
         /// a transaction holding the head lock. Returns how many records were added to the tree.
         pub(crate) async fn backfill_tree(connection: &mut $connection) -> Result<u64, StoreError> {
             let (tree_size, leaves): (i64, i64) = sqlx::query_as(
-                "SELECT tree_size, (SELECT COUNT(*) FROM merkle_nodes WHERE level = 0) \
-                 FROM ledger_head WHERE id = 1",
+                "SELECT tree_size, COALESCE((SELECT MAX(node_index) + 1 FROM merkle_nodes \
+                 WHERE level = 0), 0) FROM ledger_head WHERE id = 1",
             )
             .fetch_one(&mut *connection)
             .await?;
