@@ -51,8 +51,8 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct PostgresStore {
     growth: Growth,
     /// The head this process left after its own last append (ADR 0012): a guess the next
-    /// append is planned against, checked by its write statement. Taken while an append uses it.
-    known: std::sync::Arc<std::sync::Mutex<Option<append::KnownHead>>>,
+    /// append is planned against, checked by its write statement. Held by the append running.
+    known: std::sync::Arc<tokio::sync::Mutex<Option<append::KnownHead>>>,
     listener: std::sync::Arc<tokio::sync::OnceCell<()>>,
     channel: String,
     pool: PgPool,
@@ -125,31 +125,15 @@ impl PostgresStore {
         append::read_right_border(&mut connection).await
     }
 
-    /// Takes the head this process left, if any (a concurrent append then reads the head).
-    fn take_known(&self) -> Option<append::KnownHead> {
-        self.known
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
-    }
-
     /// Records a written batch: its head is the next append's guess; waiters learn the growth.
-    fn appended(&self, planned: append::Planned) -> Vec<Result<AppendOutcome, StoreError>> {
+    fn appended(
+        &self,
+        known: &mut Option<append::KnownHead>,
+        planned: append::Planned,
+    ) -> Vec<Result<AppendOutcome, StoreError>> {
         let after = planned.known_after();
-        let tree_size = after.head.tree_size;
-        {
-            let mut known = self
-                .known
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if known
-                .as_ref()
-                .is_none_or(|known| known.head.tree_size < tree_size)
-            {
-                *known = Some(after);
-            }
-        }
-        self.growth.grew_to(tree_size);
+        self.growth.grew_to(after.head.tree_size);
+        *known = Some(after);
         planned.plan.results
     }
 
@@ -198,14 +182,19 @@ impl EventStore for PostgresStore {
             return Ok(Vec::new());
         }
         assert!(requests.len() <= super::BATCH_REQUESTS_MAX);
+        // The connection first, so appends waiting for one (the database away) wait together;
+        // then the process's appends queue here, each holding its connection: they would queue
+        // on the head row's lock anyway, and one at a time each may plan against the head the
+        // one before left (ADR 0012).
         let mut connection = self.pool.acquire().await?;
+        let mut known = self.known.lock().await;
         // 1. Against the head this process left: one round trip when nobody else appended.
-        if let Some(known) = self.take_known() {
-            let planned = append::plan(append::BatchState::assumed(known, &requests), &requests);
+        if let Some(guess) = known.take() {
+            let planned = append::plan(append::BatchState::assumed(guess, &requests), &requests);
             if !planned.writes_nothing()
                 && append::write_batch(&mut connection, &planned, &self.channel).await?
             {
-                return Ok(self.appended(planned));
+                return Ok(self.appended(&mut known, planned));
             }
         }
         // 2. Against the state read in one snapshot: two round trips, no transaction.
@@ -215,11 +204,10 @@ impl EventStore for PostgresStore {
             return Ok(planned.plan.results);
         }
         if append::write_batch(&mut connection, &planned, &self.channel).await? {
-            return Ok(self.appended(planned));
+            return Ok(self.appended(&mut known, planned));
         }
         // 3. Another process appended in between: under the head lock the write cannot miss.
-        drop(connection);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = sqlx::Connection::begin(&mut *connection).await?;
         // The lock on the head row serialises appends across every process on this database.
         // It is a statement of its own: the read after it takes its snapshot once the lock is
         // held, so it sees every append committed before.
@@ -238,7 +226,7 @@ impl EventStore for PostgresStore {
             ));
         }
         tx.commit().await?;
-        Ok(self.appended(planned))
+        Ok(self.appended(&mut known, planned))
     }
 
     async fn find_command(&self, command_id: &str) -> Result<Option<CommandReceipt>, StoreError> {
@@ -312,7 +300,7 @@ impl EventStore for PostgresStore {
             .await?;
         let verified = rows::restore_into(&mut tx, reader, options).await?;
         tx.commit().await?;
-        self.take_known();
+        *self.known.lock().await = None;
         Ok(verified)
     }
 
