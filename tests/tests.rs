@@ -19,6 +19,7 @@ mod read_side;
 mod remind;
 mod send;
 mod store;
+mod store_batch;
 mod support;
 mod vectors;
 mod web;
@@ -30,6 +31,7 @@ fn main() {
     browser::announce_skip();
     let mut trials = Vec::new();
     trials.extend(store::trials());
+    trials.extend(store_batch::trials());
     trials.extend(e2e::trials());
     trials.extend(domain::trials());
     trials.extend(http::trials());

@@ -42,6 +42,11 @@ pub fn trials() -> Vec<Trial> {
         "a_command_valid_after_another_process_moved_the_stream_is_not_refused_from_the_cache",
         not_refused_from_a_stale_cache,
     ));
+    trials.extend(on_both(
+        "writer",
+        "a_command_id_another_process_committed_is_a_replay_whether_its_decision_accepts_or_refuses",
+        replay_of_another_process_command,
+    ));
     trials
 }
 
@@ -310,4 +315,46 @@ async fn not_refused_from_a_stale_cache(db: Fresh) {
         ),
         "{again:?}"
     );
+}
+
+/// The writer looks no id up before deciding (ADR 0012): a command another process committed is
+/// answered as a replay by the store when the (stale) cached state accepts it, and by the run
+/// from the store when the store's state refuses it; never refused, never appended twice.
+async fn replay_of_another_process_command(db: Fresh) {
+    let cached = writer_on(&db).await;
+    for step in 0..2 {
+        run(&cached, &item_step("T-1", step), &format!("T-1-{step}"))
+            .await
+            .expect("filed and triaged through the caching writer");
+    }
+    let other = writer_on(&db).await;
+    let assigned = run(&other, &item_step("T-1", 2), "T-1-2")
+        .await
+        .expect("assigned by another process");
+    // The caching writer's state says `triaged`: the assignment would be accepted.
+    let retried = run(&cached, &item_step("T-1", 2), "T-1-2")
+        .await
+        .unwrap_or_else(|error| panic!("a retry decided from the cache was refused: {error}"));
+    assert!(retried.replayed);
+    assert_eq!(retried.positions, assigned.positions);
+    // A writer with nothing cached loads the item (`assigned`): the triage would be refused.
+    let fresh_writer = writer_on(&db).await;
+    let triaged = db
+        .store
+        .find_command("T-1-1")
+        .await
+        .expect("find")
+        .expect("recorded");
+    let retried = run(&fresh_writer, &item_step("T-1", 1), "T-1-1")
+        .await
+        .unwrap_or_else(|error| panic!("a retry decided from the store was refused: {error}"));
+    assert!(retried.replayed);
+    let told: Vec<u64> = triaged
+        .outcome
+        .records
+        .iter()
+        .map(|record| record.position)
+        .collect();
+    assert_eq!(retried.positions, told);
+    assert_eq!(db.store.head().await.expect("head").tree_size, 3);
 }

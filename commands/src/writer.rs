@@ -147,8 +147,8 @@ impl Writer {
         command_id: &str,
         default_actor: Option<&Actor>,
     ) -> Result<oneshot::Receiver<Result<CommandOutcome, CommandError>>, CommandError> {
-        // A command id used before is recognised by the writer, for the whole batch at once
-        // (`WriterState::answer_seen`), not here: no round trip per command.
+        // A command id used before is recognised by the writer (`WriterState::answer_seen`)
+        // and the store (`append_batch`), not here: no round trip per command.
         let prepared = self.ledger.prepare(submitted, command_id, default_actor)?;
         let (reply, answer) = oneshot::channel();
         let job = Job {
@@ -347,7 +347,7 @@ impl WriterState {
             }
             return Vec::new();
         }
-        let jobs = self.answer_seen(ledger, jobs).await;
+        let jobs = self.answer_seen(jobs);
         if let Some(error) = self.preload(ledger, &jobs).await {
             // The database is away: answer the whole batch now. Committing the jobs that needed
             // no load would wait for a connection once more.
@@ -434,11 +434,14 @@ impl WriterState {
         retry
     }
 
-    /// Answers the jobs whose command id was committed before — from memory, or from ONE
-    /// lookup of the batch's other ids in the store — and returns the others, in order. (The
-    /// store checks the ids again under the head lock, so an id committed meanwhile by another
-    /// process is still answered as a replay or a duplicate.)
-    async fn answer_seen(&mut self, ledger: &Ledger, jobs: Vec<Job>) -> Vec<Job> {
+    /// Answers the jobs whose command id this writer committed recently, from memory, and
+    /// returns the others, in order. There is no lookup in the store before deciding (ADR 0012):
+    /// a command id committed by another process, or forgotten here, is still answered as a
+    /// replay or a duplicate — when its decision is accepted, by the store, which checks every id
+    /// under the head lock before anything is written; when it is refused, by
+    /// [`Ledger::run`](crate::Ledger), which looks the id up before deciding from the store (a
+    /// refusal never rests on the cache).
+    fn answer_seen(&mut self, jobs: Vec<Job>) -> Vec<Job> {
         let mut unseen = Vec::with_capacity(jobs.len());
         for job in jobs {
             match self.remembered.answer(&job.prepared) {
@@ -448,38 +451,7 @@ impl WriterState {
                 None => unseen.push(job),
             }
         }
-        let ids: Vec<&str> = unseen
-            .iter()
-            .map(|job| job.prepared.envelope.meta.command_id.as_str())
-            .collect();
-        let receipts = match ledger.store().find_commands(&ids).await {
-            Ok(receipts) => receipts,
-            Err(error) => {
-                for job in unseen {
-                    let _ = job.reply.send(Err(same_failure(&error).into()));
-                }
-                self.note_failure(&error);
-                return Vec::new();
-            }
-        };
-        if receipts.is_empty() {
-            return unseen;
-        }
-        let mut jobs = Vec::with_capacity(unseen.len());
-        for job in unseen {
-            let meta = &job.prepared.envelope.meta;
-            match receipts.get(&meta.command_id) {
-                Some(earlier) if earlier.request_hash == meta.request_hash => {
-                    let done = outcome(&meta.command_id, earlier.outcome.clone());
-                    let _ = job.reply.send(Ok(done));
-                }
-                Some(_) => {
-                    let _ = job.reply.send(Err(duplicate(&meta.command_id)));
-                }
-                None => jobs.push(job),
-            }
-        }
-        jobs
+        unseen
     }
 
     /// Loads, concurrently, every stream of `jobs` the cache does not hold, except a new item's

@@ -18,9 +18,11 @@ use crate::verify::{VerifiedLog, VerifyOptions};
 use super::{
     checkpoint_key, column_hash, column_u64, keyset_pages, node_key, paged, stored_record,
     wait_until_grown, AppendOutcome, AppendRequest, Backend, CommandReceipt, EventStore, Growth,
-    LedgerHead, LockedHead, NewCheckpoint, NewCosignature, RecordRow, StoreError, StoredCheckpoint,
-    StoredNode, StoredRecord, READ_PAGE_RECORDS, RECORD_COLUMNS,
+    LedgerHead, NewCheckpoint, NewCosignature, RecordRow, StoreError, StoredCheckpoint, StoredNode,
+    StoredRecord, READ_PAGE_RECORDS, RECORD_COLUMNS,
 };
+
+mod append;
 
 /// The SQL shared with the other backend, for Postgres.
 mod rows {
@@ -48,6 +50,9 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     growth: Growth,
+    /// The head this process left after its own last append (ADR 0012): a guess the next
+    /// append is planned against, checked by its write statement. Held by the append running.
+    known: std::sync::Arc<tokio::sync::Mutex<Option<append::KnownHead>>>,
     listener: std::sync::Arc<tokio::sync::OnceCell<()>>,
     channel: String,
     pool: PgPool,
@@ -99,6 +104,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             pool,
             growth: Growth::default(),
+            known: Default::default(),
             listener: Default::default(),
             channel,
         })
@@ -107,6 +113,28 @@ impl PostgresStore {
     /// The connection pool, for projections and tests in this workspace.
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// The Merkle tree's size and right border as an append reads them (its peaks, tallest
+    /// first), for tests: they must be `merkle::range_nodes(0, tree_size)`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    pub async fn right_border(&self) -> Result<(u64, Vec<(NodeId, Hash)>), StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        append::read_right_border(&mut connection).await
+    }
+
+    /// Records a written batch: its head is the next append's guess; waiters learn the growth.
+    fn appended(
+        &self,
+        known: &mut Option<append::KnownHead>,
+        planned: append::Planned,
+    ) -> Vec<Result<AppendOutcome, StoreError>> {
+        let after = planned.known_after();
+        self.growth.grew_to(after.head.tree_size);
+        *known = Some(after);
+        planned.plan.results
     }
 
     /// Starts, once, a task that turns NOTIFYs of appends from any process into growth
@@ -153,29 +181,52 @@ impl EventStore for PostgresStore {
         if requests.is_empty() {
             return Ok(Vec::new());
         }
-        let mut tx = self.pool.begin().await?;
+        assert!(requests.len() <= super::BATCH_REQUESTS_MAX);
+        // The connection first, so appends waiting for one (the database away) wait together;
+        // then the process's appends queue here, each holding its connection: they would queue
+        // on the head row's lock anyway, and one at a time each may plan against the head the
+        // one before left (ADR 0012).
+        let mut connection = self.pool.acquire().await?;
+        let mut known = self.known.lock().await;
+        // 1. Against the head this process left: one round trip when nobody else appended.
+        if let Some(guess) = known.take() {
+            let planned = append::plan(append::BatchState::assumed(guess, &requests), &requests);
+            if !planned.writes_nothing()
+                && append::write_batch(&mut connection, &planned, &self.channel).await?
+            {
+                return Ok(self.appended(&mut known, planned));
+            }
+        }
+        // 2. Against the state read in one snapshot: two round trips, no transaction.
+        let state = append::read_batch_state(&mut connection, &requests).await?;
+        let planned = append::plan(state, &requests);
+        if planned.writes_nothing() {
+            return Ok(planned.plan.results);
+        }
+        if append::write_batch(&mut connection, &planned, &self.channel).await? {
+            return Ok(self.appended(&mut known, planned));
+        }
+        // 3. Another process appended in between: under the head lock the write cannot miss.
+        let mut tx = sqlx::Connection::begin(&mut *connection).await?;
         // The lock on the head row serialises appends across every process on this database.
-        let (tree_size, head_hash, recorded_at_last): (i64, Vec<u8>, String) = sqlx::query_as(
-            "SELECT tree_size, head_hash, recorded_at_last FROM ledger_head WHERE id = 1 FOR UPDATE",
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        let head = LockedHead {
-            tree_size: column_u64(tree_size, tree_size, "tree_size")?,
-            head_hash: column_hash(&head_hash, tree_size, "head_hash")?,
-            recorded_at_last,
-        };
-        let plan = rows::append_batch_in(&mut tx, &head, &requests).await?;
-        if plan.head.tree_size > head.tree_size {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(&self.channel)
-                .bind(plan.head.tree_size.to_string())
-                .execute(&mut *tx)
-                .await?;
+        // It is a statement of its own: the read after it takes its snapshot once the lock is
+        // held, so it sees every append committed before.
+        sqlx::query("SELECT tree_size FROM ledger_head WHERE id = 1 FOR UPDATE")
+            .execute(&mut *tx)
+            .await?;
+        let state = append::read_batch_state(&mut tx, &requests).await?;
+        let planned = append::plan(state, &requests);
+        if planned.writes_nothing() {
+            return Ok(planned.plan.results);
+        }
+        if !append::write_batch(&mut tx, &planned, &self.channel).await? {
+            return Err(StoreError::Database(
+                "the ledger refused a batch planned under its head lock: it does not continue the head"
+                    .to_owned(),
+            ));
         }
         tx.commit().await?;
-        self.growth.grew_to(plan.head.tree_size);
-        Ok(plan.results)
+        Ok(self.appended(&mut known, planned))
     }
 
     async fn find_command(&self, command_id: &str) -> Result<Option<CommandReceipt>, StoreError> {
@@ -249,6 +300,7 @@ impl EventStore for PostgresStore {
             .await?;
         let verified = rows::restore_into(&mut tx, reader, options).await?;
         tx.commit().await?;
+        *self.known.lock().await = None;
         Ok(verified)
     }
 

@@ -3,7 +3,8 @@
 //! The statements are the same on SQLite and PostgreSQL (sqlx's `QueryBuilder` writes `?` or
 //! `$N` placeholders as the backend needs), so this macro is expanded once per backend with that
 //! backend's database and connection types. The backends' modules hold only what really differs
-//! between them: connecting, and how the append lock is taken.
+//! between them: connecting, and how appends are written (SQLite: [`sequential_append_rows`]
+//! under `BEGIN IMMEDIATE`; PostgreSQL: two fixed statements of its own, ADR 0012).
 
 macro_rules! backend_rows {
     ($database:ty, $connection:ty) => {
@@ -307,19 +308,6 @@ macro_rules! backend_rows {
             Ok(found.remove(command_id))
         }
 
-        /// The receipts of those of `requests`' command ids the store has seen: one query.
-        async fn batch_receipts(
-            connection: &mut $connection,
-            requests: &[$crate::store::AppendRequest],
-        ) -> Result<std::collections::HashMap<String, $crate::store::CommandReceipt>, StoreError>
-        {
-            let ids: Vec<&str> = requests
-                .iter()
-                .map(|request| request.command.command_id.as_str())
-                .collect();
-            receipts_in(connection, &ids).await
-        }
-
         /// The receipts of those of `command_ids` the store has seen: ONE statement when none
         /// was seen (the usual case), and one more for the records of those that were. Read in
         /// the caller's transaction when there is one; otherwise a command committed between the
@@ -376,72 +364,6 @@ macro_rules! backend_rows {
                 receipts.insert(command_id, receipt);
             }
             Ok(receipts)
-        }
-
-        /// The current version of each stream `requests` write to (absent: a new stream).
-        async fn batch_versions(
-            connection: &mut $connection,
-            requests: &[$crate::store::AppendRequest],
-        ) -> Result<std::collections::HashMap<String, u64>, StoreError> {
-            let mut query = sqlx::QueryBuilder::<$database>::new(
-                "SELECT stream, MAX(version) FROM events WHERE stream IN (",
-            );
-            let mut streams = query.separated(", ");
-            for request in requests {
-                streams.push_bind(request.stream.clone());
-            }
-            query.push(") GROUP BY stream");
-            let rows: Vec<(String, i64)> = query.build_query_as().fetch_all(&mut *connection).await?;
-            rows.into_iter()
-                .map(|(stream, version)| {
-                    Ok((stream, $crate::store::column_u64(version, -1, "version")?))
-                })
-                .collect()
-        }
-
-        /// Appends a batch of commands inside a transaction that holds the head lock: plans it
-        /// ([`crate::store::plan_batch`]: idempotency, versions, sealing, all before any write),
-        /// then inserts the records, extends the Merkle tree, inserts the idempotency rows and
-        /// moves the head, each with multi-row inserts. Single appends come through here too.
-        pub(crate) async fn append_batch_in(
-            connection: &mut $connection,
-            locked: &$crate::store::LockedHead,
-            requests: &[$crate::store::AppendRequest],
-        ) -> Result<$crate::store::BatchPlan, StoreError> {
-            assert!(!requests.is_empty());
-            assert!(requests.len() <= $crate::store::BATCH_REQUESTS_MAX);
-            let receipts = batch_receipts(connection, requests).await?;
-            let versions = batch_versions(connection, requests).await?;
-            let plan = $crate::store::plan_batch(
-                locked,
-                requests,
-                &receipts,
-                versions,
-                jiff::Timestamp::now(),
-            );
-            if plan.sealed.is_empty() {
-                return Ok(plan);
-            }
-            let rows: Vec<$crate::store::EventRow<'_>> =
-                plan.sealed.iter().map($crate::store::EventRow::sealed).collect();
-            for chunk in rows.chunks(ROWS_PER_INSERT_MAX) {
-                insert_events(connection, chunk).await?;
-            }
-            let leaves: Vec<Hash> = plan.sealed.iter().map(|record| record.hash).collect();
-            extend_tree(connection, locked.tree_size, &leaves).await?;
-            insert_commands(connection, &plan.commands).await?;
-            assert_eq!(plan.head.tree_size, locked.tree_size + leaves.len() as u64);
-            let mut update =
-                sqlx::QueryBuilder::<$database>::new("UPDATE ledger_head SET tree_size = ");
-            update
-                .push_bind(to_i64(plan.head.tree_size))
-                .push(", head_hash = ")
-                .push_bind(plan.head.head_hash.as_bytes().to_vec())
-                .push(", recorded_at_last = ")
-                .push_bind(plan.head.recorded_at_last.clone())
-                .push(" WHERE id = 1");
-            update.build().execute(&mut *connection).await?;
-            Ok(plan)
         }
 
         /// Inserts idempotency rows rebuilt from an export.
@@ -561,4 +483,95 @@ macro_rules! backend_rows {
     };
 }
 
+/// The append as a run of statements inside a transaction that holds the head lock: what
+/// SQLite uses (its round trips are in-process). PostgreSQL appends with two fixed statements
+/// instead (`postgres/append.rs`, ADR 0012). Expanded after [`backend_rows`], whose functions it
+/// calls.
+macro_rules! sequential_append_rows {
+    ($database:ty, $connection:ty) => {
+        /// The receipts of those of `requests`' command ids the store has seen: one query.
+        async fn batch_receipts(
+            connection: &mut $connection,
+            requests: &[$crate::store::AppendRequest],
+        ) -> Result<std::collections::HashMap<String, $crate::store::CommandReceipt>, StoreError> {
+            let ids: Vec<&str> = requests
+                .iter()
+                .map(|request| request.command.command_id.as_str())
+                .collect();
+            receipts_in(connection, &ids).await
+        }
+
+        /// The current version of each stream `requests` write to (absent: a new stream).
+        async fn batch_versions(
+            connection: &mut $connection,
+            requests: &[$crate::store::AppendRequest],
+        ) -> Result<std::collections::HashMap<String, u64>, StoreError> {
+            let mut query = sqlx::QueryBuilder::<$database>::new(
+                "SELECT stream, MAX(version) FROM events WHERE stream IN (",
+            );
+            let mut streams = query.separated(", ");
+            for request in requests {
+                streams.push_bind(request.stream.clone());
+            }
+            query.push(") GROUP BY stream");
+            let rows: Vec<(String, i64)> =
+                query.build_query_as().fetch_all(&mut *connection).await?;
+            rows.into_iter()
+                .map(|(stream, version)| {
+                    Ok((stream, $crate::store::column_u64(version, -1, "version")?))
+                })
+                .collect()
+        }
+
+        /// Appends a batch of commands inside a transaction that holds the head lock: plans it
+        /// ([`crate::store::plan_batch`]: idempotency, versions, sealing, all before any write),
+        /// then inserts the records, extends the Merkle tree, inserts the idempotency rows and
+        /// moves the head, each with multi-row inserts. Single appends come through here too.
+        pub(crate) async fn append_batch_in(
+            connection: &mut $connection,
+            locked: &$crate::store::LockedHead,
+            requests: &[$crate::store::AppendRequest],
+        ) -> Result<$crate::store::BatchPlan, StoreError> {
+            assert!(!requests.is_empty());
+            assert!(requests.len() <= $crate::store::BATCH_REQUESTS_MAX);
+            let receipts = batch_receipts(connection, requests).await?;
+            let versions = batch_versions(connection, requests).await?;
+            let plan = $crate::store::plan_batch(
+                locked,
+                requests,
+                &receipts,
+                versions,
+                jiff::Timestamp::now(),
+            );
+            if plan.sealed.is_empty() {
+                return Ok(plan);
+            }
+            let rows: Vec<$crate::store::EventRow<'_>> = plan
+                .sealed
+                .iter()
+                .map($crate::store::EventRow::sealed)
+                .collect();
+            for chunk in rows.chunks(ROWS_PER_INSERT_MAX) {
+                insert_events(connection, chunk).await?;
+            }
+            let leaves: Vec<Hash> = plan.sealed.iter().map(|record| record.hash).collect();
+            extend_tree(connection, locked.tree_size, &leaves).await?;
+            insert_commands(connection, &plan.commands).await?;
+            assert_eq!(plan.head.tree_size, locked.tree_size + leaves.len() as u64);
+            let mut update =
+                sqlx::QueryBuilder::<$database>::new("UPDATE ledger_head SET tree_size = ");
+            update
+                .push_bind(to_i64(plan.head.tree_size))
+                .push(", head_hash = ")
+                .push_bind(plan.head.head_hash.as_bytes().to_vec())
+                .push(", recorded_at_last = ")
+                .push_bind(plan.head.recorded_at_last.clone())
+                .push(" WHERE id = 1");
+            update.build().execute(&mut *connection).await?;
+            Ok(plan)
+        }
+    };
+}
+
 pub(crate) use backend_rows;
+pub(crate) use sequential_append_rows;

@@ -27,6 +27,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The SQL shared with the other backend, for Sqlite.
 mod rows {
     super::super::rows::backend_rows!(sqlx::Sqlite, sqlx::SqliteConnection);
+    super::super::rows::sequential_append_rows!(sqlx::Sqlite, sqlx::SqliteConnection);
 }
 
 /// True when the head counts records the Merkle tree does not hold yet. The tree's leaves are
