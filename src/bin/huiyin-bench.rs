@@ -16,6 +16,8 @@
 
 #[path = "bench/board.rs"]
 mod board;
+#[path = "shared/child.rs"]
+mod child;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -10,14 +10,13 @@
 //! CI, except a two-second smoke run in the test suite.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Parser;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -27,11 +26,12 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 
+#[path = "shared/child.rs"]
+mod child;
+use child::{huiyin_json, start_server, stop};
+
 /// A request not answered within this long counts as a timeout error.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Starting the server (migrations, the demo ledger) must finish within this long.
-const SERVER_START_BOUND: Duration = Duration::from_secs(600);
 
 /// The steps of an item's life: type and role (DESIGN.md §4).
 const LIFE: [(&str, &str); 7] = [
@@ -355,53 +355,6 @@ fn report(samples: &[Sample], elapsed: Duration, clients: usize) -> usize {
     unexpected
 }
 
-/// `huiyin --db URL ARGS…`, its standard output as JSON.
-fn huiyin_json(huiyin: &PathBuf, db: &str, args: &[&str]) -> anyhow::Result<Value> {
-    let output = Command::new(huiyin)
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .stderr(Stdio::inherit())
-        .output()
-        .with_context(|| format!("cannot run {}", huiyin.display()))?;
-    if !output.status.success() {
-        bail!("huiyin {args:?} failed");
-    }
-    serde_json::from_slice(&output.stdout).context("huiyin printed no JSON")
-}
-
-/// Starts `huiyin serve` and returns it with its address, read from the line it prints.
-fn start_server(huiyin: &PathBuf, db: &str, demo: bool) -> anyhow::Result<(Child, String)> {
-    let mut command = Command::new(huiyin);
-    command
-        .arg("--db")
-        .arg(db)
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    if demo {
-        command.arg("--demo");
-    }
-    let mut child = command.spawn().context("cannot start huiyin serve")?;
-    let stdout = child.stdout.take().context("no stdout")?;
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { return };
-            if let Some(address) = line.strip_prefix("huiyin: listening on http://") {
-                let _ = sender.send(address.to_owned());
-            }
-        }
-    });
-    match receiver.recv_timeout(SERVER_START_BOUND) {
-        Ok(address) => Ok((child, address)),
-        Err(_) => {
-            let _ = child.kill();
-            bail!("huiyin serve printed no address within {SERVER_START_BOUND:?}")
-        }
-    }
-}
-
 fn main() -> anyhow::Result<ExitCode> {
     let args = Args::parse();
     let huiyin = match &args.huiyin {
@@ -426,7 +379,7 @@ fn main() -> anyhow::Result<ExitCode> {
         let token = issued["token"].as_str().context("no token")?.to_owned();
         tokens.insert(role, token);
     }
-    let (mut server, address) = start_server(&huiyin, &db, args.demo)?;
+    let (server, address) = start_server(&huiyin, &db, args.demo)?;
     let run = format!("{}", std::process::id());
     let runtime = tokio::runtime::Runtime::new()?;
     let (samples, elapsed) = runtime.block_on(async {
@@ -456,10 +409,7 @@ fn main() -> anyhow::Result<ExitCode> {
         }
         anyhow::Ok((samples, started.elapsed()))
     })?;
-    let _ = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status();
-    let _ = server.wait();
+    stop(server);
     if args.db.is_none() {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", scratch.display()));

@@ -5,14 +5,12 @@
 //! HTTP path, and the first page's two statements (page + counts) through sqlx directly.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aggregates::rules::Rules;
-use anyhow::{bail, Context};
+use anyhow::Context;
 use commands::{Ledger, Submitted, SystemClock, Writer, WriterConfig};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -23,14 +21,14 @@ use hyper_util::rt::TokioExecutor;
 use infra::views::{BoardSelection, BoardSort};
 use serde_json::{json, Value};
 
+use crate::child::{huiyin_json, start_server, stop};
+
 /// Commands the fill keeps in flight through the writer.
 const FILL_IN_FLIGHT_MAX: usize = 2_048;
 /// Items per page the clients ask for.
 const PAGE_ITEMS: u32 = 50;
 /// Deputies the items are spread over (a deputy's board is about items / DEPUTIES).
 const DEPUTIES: usize = 200;
-/// The server must print its address within this long.
-const SERVER_START_BOUND: Duration = Duration::from_secs(600);
 /// A request not answered within this long is an error.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How deep (in items) the "later page" cursor starts, at most.
@@ -248,58 +246,6 @@ fn summary(mut latencies: Vec<Duration>, wall: Duration) -> Value {
     })
 }
 
-/// `huiyin --db URL ARGS…`, its standard output as JSON.
-fn huiyin_json(huiyin: &Path, db: &str, args: &[&str]) -> anyhow::Result<Value> {
-    let output = Command::new(huiyin)
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .stderr(Stdio::inherit())
-        .output()
-        .with_context(|| format!("cannot run {}", huiyin.display()))?;
-    if !output.status.success() {
-        bail!("huiyin {args:?} failed");
-    }
-    serde_json::from_slice(&output.stdout).context("huiyin printed no JSON")
-}
-
-/// Starts `huiyin serve` on a free port: the child and its address.
-fn start_server(huiyin: &Path, db: &str) -> anyhow::Result<(Child, String)> {
-    let mut child = Command::new(huiyin)
-        .arg("--db")
-        .arg(db)
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("cannot start huiyin serve")?;
-    let stdout = child.stdout.take().context("no stdout")?;
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { return };
-            if let Some(address) = line.strip_prefix("huiyin: listening on http://") {
-                let _ = sender.send(address.to_owned());
-            }
-        }
-    });
-    match receiver.recv_timeout(SERVER_START_BOUND) {
-        Ok(address) => Ok((child, address)),
-        Err(_) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!("huiyin serve printed no address within {SERVER_START_BOUND:?}")
-        }
-    }
-}
-
-fn stop(mut server: Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status();
-    let _ = server.wait();
-}
-
 /// The board asks of a run: first page, filtered, sorted, overdue by days left, a deputy's
 /// board, and a later page (by cursor, `DEEP_PAGE_ITEMS` in).
 async fn asks(
@@ -412,7 +358,7 @@ pub(crate) async fn board_run(args: &BoardArgs<'_>, url: &str) -> anyhow::Result
         .as_str()
         .context("no token")?
         .to_owned();
-    let (server, address) = start_server(args.huiyin, url)?;
+    let (server, address) = start_server(args.huiyin, url, false)?;
     let outcome = async {
         let base = format!("http://{address}");
         let http: HttpClient = Client::builder(TokioExecutor::new()).build_http();
