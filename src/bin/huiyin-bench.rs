@@ -231,33 +231,41 @@ async fn read_ledger(args: &Args, postgres: bool) -> anyhow::Result<String> {
         args.events
     );
     let started = Instant::now();
-    let ledger = Ledger::new(store, Rules::default(), Arc::new(SystemClock));
-    let writer = Writer::spawn(ledger, WriterConfig::default());
-    let mut in_flight = std::collections::VecDeque::new();
-    for item in 0..args.events / 4 {
+    let commands = (0..args.events / 4).flat_map(|item| {
         let item_id = format!("2026-R-{item:07}");
-        for step in 0..4 {
-            let submitted = Submitted::parse(&item_step(&item_id, step).to_string())?;
-            let answer = writer
-                .submit(&submitted, &format!("{item_id}-{step}"), None)
-                .await?;
-            in_flight.push_back(answer);
-            if in_flight.len() >= FILL_IN_FLIGHT_MAX {
-                if let Some(answer) = in_flight.pop_front() {
-                    answer.await??;
-                }
-            }
-        }
-    }
-    while let Some(answer) = in_flight.pop_front() {
-        answer.await??;
-    }
+        (0..4).map(move |step| (item_step(&item_id, step), format!("{item_id}-{step}")))
+    });
+    fill(store, commands).await?;
     eprintln!(
         "filled {url} with {} events in {:.1} s",
         args.events,
         started.elapsed().as_secs_f64()
     );
     Ok(url)
+}
+
+/// Runs `commands` (each with its command id) through a writer on `store`, keeping up to
+/// [`FILL_IN_FLIGHT_MAX`] in flight, and fails on the first that is not recorded.
+pub(crate) async fn fill(
+    store: Arc<dyn infra::store::EventStore>,
+    commands: impl Iterator<Item = (Value, String)>,
+) -> anyhow::Result<()> {
+    let ledger = Ledger::new(store, Rules::default(), Arc::new(SystemClock));
+    let writer = Writer::spawn(ledger, WriterConfig::default());
+    let mut in_flight = std::collections::VecDeque::new();
+    for (command, command_id) in commands {
+        let submitted = Submitted::parse(&command.to_string())?;
+        in_flight.push_back(writer.submit(&submitted, &command_id, None).await?);
+        if in_flight.len() >= FILL_IN_FLIGHT_MAX {
+            if let Some(answer) = in_flight.pop_front() {
+                answer.await??;
+            }
+        }
+    }
+    while let Some(answer) = in_flight.pop_front() {
+        answer.await??;
+    }
+    Ok(())
 }
 
 /// Rebuild and verify (child processes) and the raw read, each `runs` times.

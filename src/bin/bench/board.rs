@@ -9,9 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aggregates::rules::Rules;
 use anyhow::Context;
-use commands::{Ledger, Submitted, SystemClock, Writer, WriterConfig};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::Request;
@@ -23,8 +21,6 @@ use serde_json::{json, Value};
 
 use crate::child::{huiyin_json, start_server, stop};
 
-/// Commands the fill keeps in flight through the writer.
-const FILL_IN_FLIGHT_MAX: usize = 2_048;
 /// Items per page the clients ask for.
 const PAGE_ITEMS: u32 = 50;
 /// Deputies the items are spread over (a deputy's board is about items / DEPUTIES).
@@ -105,30 +101,13 @@ pub(crate) async fn board_ledger(pg: &str, items: usize) -> anyhow::Result<Strin
             "{url} holds {tree_size} events, not {expected}: DROP SCHEMA {name} CASCADE and run again"
         );
         let started = Instant::now();
-        let ledger = Ledger::new(
-            Arc::clone(&stores.events),
-            Rules::default(),
-            Arc::new(SystemClock),
-        );
-        let writer = Writer::spawn(ledger, WriterConfig::default());
-        let mut in_flight = std::collections::VecDeque::new();
-        for n in 0..items {
-            for (step, command) in item_commands(n).into_iter().enumerate() {
-                let submitted = Submitted::parse(&command.to_string())?;
-                let answer = writer
-                    .submit(&submitted, &format!("board-{n}-{step}"), None)
-                    .await?;
-                in_flight.push_back(answer);
-                if in_flight.len() >= FILL_IN_FLIGHT_MAX {
-                    if let Some(answer) = in_flight.pop_front() {
-                        answer.await??;
-                    }
-                }
-            }
-        }
-        while let Some(answer) = in_flight.pop_front() {
-            answer.await??;
-        }
+        let commands = (0..items).flat_map(|n| {
+            item_commands(n)
+                .into_iter()
+                .enumerate()
+                .map(move |(step, command)| (command, format!("board-{n}-{step}")))
+        });
+        crate::fill(Arc::clone(&stores.events), commands).await?;
         eprintln!(
             "filled {url} with {items} items ({expected} events) in {:.1} s",
             started.elapsed().as_secs_f64()
