@@ -62,7 +62,8 @@ struct Args {
     /// Skip SQLite.
     #[arg(long)]
     no_sqlite: bool,
-    /// Skip command throughput and raw inserts: measure only rebuild, verify and raw reads.
+    /// Skip command throughput, raw inserts and the board: measure only rebuild, verify and raw
+    /// reads.
     #[arg(long)]
     read_side_only: bool,
     /// The `huiyin` binary rebuild and verify run as.
@@ -114,7 +115,7 @@ fn main() -> anyhow::Result<()> {
 
 async fn bench(args: &Args) -> anyhow::Result<Value> {
     let mut figures = serde_json::Map::new();
-    if !args.no_board {
+    if !args.no_board && !args.read_side_only {
         let board_args = board::BoardArgs {
             huiyin: &args.huiyin,
             items: args.board_items,
