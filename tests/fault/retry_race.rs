@@ -221,42 +221,8 @@ async fn with_the_database_away_the_writer_asks_for_each_stream_once_and_answers
     db: Fresh,
 ) {
     const ITEMS: usize = 8;
-    let rules = aggregates::rules::Rules::default();
-    let direct = Ledger::new(Arc::clone(&db.store), rules.clone(), Arc::new(SystemClock));
-    for item in 0..ITEMS {
-        let item = format!("A-{item}");
-        let filed = submitted(
-            &life_step(0, &item, &format!("{item}-0")),
-            "liaison",
-            "liaison-01",
-        );
-        direct
-            .execute(&filed, &format!("{item}-0"), None)
-            .await
-            .expect("filing the item");
-    }
-    let store = Arc::new(InterleavingStore {
-        inner: Arc::clone(&db.store),
-        before_next_read: Mutex::new(None),
-        reads_unavailable: true,
-        reads: AtomicUsize::new(0),
-    });
-    let away = Ledger::new(
-        Arc::clone(&store) as Arc<dyn EventStore>,
-        rules,
-        Arc::new(SystemClock),
-    );
-    let writer = Writer::spawn(away, WriterConfig::default());
-    let triages: Vec<Submitted> = (0..ITEMS)
-        .map(|item| {
-            let item = format!("A-{item}");
-            submitted(
-                &life_step(1, &item, &format!("{item}-1")),
-                "court_office",
-                "office-01",
-            )
-        })
-        .collect();
+    let triages = filed_items_and_their_triages(&db, "A", ITEMS).await;
+    let (store, writer) = writer_with_the_database_away(&db, None);
     let answers = futures::future::join_all(triages.iter().map(|triage| {
         let id = triage.command_id.clone().expect("id");
         let writer = writer.clone();
@@ -285,44 +251,14 @@ async fn with_the_database_away_the_commands_queued_behind_a_batch_are_answered_
     db: Fresh,
 ) {
     const ITEMS: usize = 8;
-    let rules = aggregates::rules::Rules::default();
-    let direct = Ledger::new(Arc::clone(&db.store), rules.clone(), Arc::new(SystemClock));
-    let mut triages = Vec::new();
-    for item in 0..ITEMS {
-        let item = format!("Q-{item}");
-        let filed = submitted(
-            &life_step(0, &item, &format!("{item}-0")),
-            "liaison",
-            "liaison-01",
-        );
-        direct
-            .execute(&filed, &format!("{item}-0"), None)
-            .await
-            .expect("filing the item");
-        triages.push(submitted(
-            &life_step(1, &item, &format!("{item}-1")),
-            "court_office",
-            "office-01",
-        ));
-    }
+    let triages = filed_items_and_their_triages(&db, "Q", ITEMS).await;
     let (waiting, load_waits) = tokio::sync::oneshot::channel::<()>();
     let (release, released) = tokio::sync::oneshot::channel::<()>();
     let held = Box::pin(async move {
         let _ = waiting.send(());
         let _ = released.await;
     }) as Interleaved;
-    let store = Arc::new(InterleavingStore {
-        inner: Arc::clone(&db.store),
-        before_next_read: Mutex::new(Some(held)),
-        reads_unavailable: true,
-        reads: AtomicUsize::new(0),
-    });
-    let away = Ledger::new(
-        Arc::clone(&store) as Arc<dyn EventStore>,
-        rules,
-        Arc::new(SystemClock),
-    );
-    let writer = Writer::spawn(away, WriterConfig::default());
+    let (store, writer) = writer_with_the_database_away(&db, Some(held));
     let mut answers = Vec::new();
     let first = &triages[0];
     let first_id = first.command_id.clone().expect("id");
@@ -352,4 +288,49 @@ async fn with_the_database_away_the_commands_queued_behind_a_batch_are_answered_
         "only the first batch asked the store; the queue behind it was answered with its failure"
     );
     assert_eq!(db.store.head().await.expect("head").tree_size, ITEMS as u64);
+}
+
+/// Files `count` items `{prefix}-N` on `db`'s real store; returns each one's triage.
+async fn filed_items_and_their_triages(db: &Fresh, prefix: &str, count: usize) -> Vec<Submitted> {
+    let rules = aggregates::rules::Rules::default();
+    let direct = Ledger::new(Arc::clone(&db.store), rules, Arc::new(SystemClock));
+    let mut triages = Vec::with_capacity(count);
+    for item in 0..count {
+        let item = format!("{prefix}-{item}");
+        let filed = submitted(
+            &life_step(0, &item, &format!("{item}-0")),
+            "liaison",
+            "liaison-01",
+        );
+        direct
+            .execute(&filed, &format!("{item}-0"), None)
+            .await
+            .expect("filing the item");
+        triages.push(submitted(
+            &life_step(1, &item, &format!("{item}-1")),
+            "court_office",
+            "office-01",
+        ));
+    }
+    triages
+}
+
+/// A writer over `db`'s store whose every stream read fails as a database that is away (after
+/// `held`, when given, has run), and that store, which counts the reads.
+fn writer_with_the_database_away(
+    db: &Fresh,
+    held: Option<Interleaved>,
+) -> (Arc<InterleavingStore>, Writer) {
+    let store = Arc::new(InterleavingStore {
+        inner: Arc::clone(&db.store),
+        before_next_read: Mutex::new(held),
+        reads_unavailable: true,
+        reads: AtomicUsize::new(0),
+    });
+    let away = Ledger::new(
+        Arc::clone(&store) as Arc<dyn EventStore>,
+        aggregates::rules::Rules::default(),
+        Arc::new(SystemClock),
+    );
+    (store, Writer::spawn(away, WriterConfig::default()))
 }
