@@ -61,7 +61,10 @@ pub(crate) async fn load_demo(stores: &Stores, rules: &Rules, seed: u64) -> anyh
 /// Tells the story into the ledger; returns the records appended (0 when it was already there).
 async fn load(ledger: &Ledger, seed: u64, today: jiff::civil::Date) -> anyhow::Result<usize> {
     let mut appended = 0;
-    for (index, command) in story::commands(seed, today).into_iter().enumerate() {
+    for (index, command) in story::commands(seed, today, &ledger.rules().deadlines)
+        .into_iter()
+        .enumerate()
+    {
         let submitted: Submitted = serde_json::from_value(command)?;
         let command_id = submitted
             .command_id
@@ -104,9 +107,6 @@ async fn person_on_item(
         .map(str::to_owned))
 }
 
-/// Sets a known password for one person of the story per role, so a newcomer can log in as each:
-/// the leader of a current-year item awaiting its answer and the deputy of one awaiting a rating,
-/// so both have something to do. Demo only: the passwords are printed.
 /// The key the demo signs its checkpoints with when `serve --demo` is given none: derived from a
 /// published phrase, so anyone can check (and forge) them — for the demonstration only.
 pub(crate) fn demo_signer(origin: &str) -> anyhow::Result<SignerKey> {
@@ -116,6 +116,9 @@ pub(crate) fn demo_signer(origin: &str) -> anyhow::Result<SignerKey> {
         .with_context(|| format!("{origin} cannot name a key"))
 }
 
+/// Sets a known password for one person of the story per role, so a newcomer can log in as each:
+/// the leader of a current-year item awaiting its answer and the deputy of one awaiting a rating,
+/// so both have something to do. Demo only: the passwords are printed.
 pub(crate) async fn demo_logins(stores: &Stores, rules: &Rules) -> anyhow::Result<Vec<DemoLogin>> {
     let year = Timestamp::now()
         .to_zoned(rules.deadlines.time_zone.clone())

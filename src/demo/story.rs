@@ -7,10 +7,14 @@
 //!
 //! The story is deterministic for a seed and the day it is told: the five years are fixed by the
 //! seed alone; the current year is placed relative to `today`, so that its items are due soon and
-//! overdue whenever the demo is run.
+//! overdue whenever the demo is run. Where an item must fall due on a given day, its assignment
+//! date is worked back from that day with the deadline rules the ledger decides by, so a holiday
+//! never pushes it out of the due-soon window.
 
+use aggregates::deadline::DeadlineRules;
 use jiff::civil::Date;
 use jiff::{Span, ToSpan};
+use projections::board::DUE_SOON_DAYS_MAX;
 use serde_json::{json, Value};
 
 /// Suggestions filed per year, 2017 to 2021: 23 in all.
@@ -121,8 +125,9 @@ impl Story {
     }
 }
 
-/// The whole story for `seed`, told on `today`.
-pub(crate) fn commands(seed: u64, today: Date) -> Vec<Value> {
+/// The whole story for `seed`, told on `today`; due dates are those `deadlines` gives (the rules
+/// the demo's ledger decides by).
+pub(crate) fn commands(seed: u64, today: Date, deadlines: &DeadlineRules) -> Vec<Value> {
     let mut story = Story {
         random: Random(seed),
         seed,
@@ -139,7 +144,7 @@ pub(crate) fn commands(seed: u64, today: Date) -> Vec<Value> {
     }
     follows(&mut story);
     engagements(&mut story);
-    current_year(&mut story, today);
+    current_year(&mut story, today, deadlines);
     story.commands
 }
 
@@ -211,7 +216,7 @@ fn filed_and_assigned(
         "office-01",
         "court_office",
         "AssignItem",
-        filed_on.saturating_add(5.days()),
+        filed_on.saturating_add(ASSIGNED_AFTER_FILING_DAYS.days()),
         json!({
             "item_id": item_id, "lead_unit": unit,
             "leader": {"id": leader_id, "name": leader_name, "level": level},
@@ -375,7 +380,7 @@ fn engagements(story: &mut Story) {
 
 /// The current year, placed relative to `today`: two items closed, two answered and awaiting the
 /// deputy's rating, two overdue, one due within days, one awaiting triage.
-fn current_year(story: &mut Story, today: Date) {
+fn current_year(story: &mut Story, today: Date, deadlines: &DeadlineRules) {
     let part = format!("c{}", today.strftime("%Y%m%d"));
     let year = today.year();
     let id = |n: u32| format!("{year}-JY-{:03}", 100 + n);
@@ -399,10 +404,9 @@ fn current_year(story: &mut Story, today: Date) {
         let filed_on = today.saturating_sub(4.months()).saturating_sub(10.days());
         filed_and_assigned(story, &id(n), filed_on, &part);
     }
-    // Assigned five days after filing: due three months later, a few days from today.
-    let due_soon_filed = today
-        .saturating_sub(3.months())
-        .saturating_add(Span::new().days(4 - 5));
+    // Assigned ASSIGNED_AFTER_FILING_DAYS after filing, on the day that makes it due soon.
+    let due_soon_filed = assigned_for_due_soon(today, deadlines)
+        .saturating_sub(Span::new().days(ASSIGNED_AFTER_FILING_DAYS));
     filed_and_assigned(story, &id(7), due_soon_filed, &part);
     let deputy = deputy(story);
     story.push(
@@ -416,4 +420,290 @@ fn current_year(story: &mut Story, today: Date) {
             "body": "视察中代表提出，对异议较大的执行案件推行公开听证。", "deputies": [deputy],
         }),
     );
+}
+
+/// An item is assigned this many days after it is filed (`filed_and_assigned`).
+const ASSIGNED_AFTER_FILING_DAYS: i64 = 5;
+
+/// The demo's due-soon item falls due this many days after today, or as near to it as the
+/// working-day calendar allows.
+const DUE_SOON_TARGET_DAYS: i64 = 4;
+
+/// The day to assign an item on (in the past) so that its answer falls due soon after `today`
+/// (within `DUE_SOON_DAYS_MAX` days, as near `DUE_SOON_TARGET_DAYS` as possible, preferring
+/// working days to assign on): each candidate's due date is computed by
+/// [`DeadlineRules::answer_due`], the very rule the ledger decides the assignment by, so a long
+/// holiday after the target only moves the pick, never the item out of the window.
+fn assigned_for_due_soon(today: Date, deadlines: &DeadlineRules) -> Date {
+    let months = Span::new().months(i64::from(deadlines.answer_months));
+    let first = today.saturating_sub(months).saturating_sub(
+        Span::new().days(i64::from(aggregates::calendar::HOLIDAY_PERIOD_DAYS_MAX) + 7),
+    );
+    let best = (0..=i64::from(aggregates::calendar::HOLIDAY_PERIOD_DAYS_MAX) + 14)
+        .map(|offset| first.saturating_add(offset.days()))
+        .filter(|assigned| *assigned < today)
+        .filter_map(|assigned| {
+            let due = deadlines.answer_due(assigned, false);
+            let days_left = i64::from(today.until(due).ok()?.get_days());
+            (0..=DUE_SOON_DAYS_MAX).contains(&days_left).then(|| {
+                let rank = (
+                    (days_left - DUE_SOON_TARGET_DAYS).abs(),
+                    !deadlines.calendar.is_working_day(assigned),
+                    std::cmp::Reverse(assigned),
+                );
+                (rank, assigned)
+            })
+        })
+        .min();
+    // Some day always fits (a test walks every day the calendar covers); this fallback is the
+    // plain arithmetic, for a calendar with a holiday longer than the window.
+    best.map_or_else(
+        || {
+            today
+                .saturating_sub(months)
+                .saturating_add(Span::new().days(DUE_SOON_TARGET_DAYS))
+        },
+        |(_, assigned)| assigned,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use aggregates::item::{Item, ItemCommand};
+    use aggregates::rules::Rules;
+    use cqrs_es::Aggregate;
+    use infra::record::{Hash, Record};
+    use projections::board::{BoardProjection, BoardView, Summary};
+    use projections::Folded;
+
+    use super::*;
+
+    /// The board's counts on `today` over the items `commands` file: each item command decided by
+    /// the item aggregate (`Item::decide`, as the ledger decides it) and its events folded by the
+    /// board projection in memory, as the live board folds them. No store: an item refused
+    /// panics, naming the command and the day.
+    fn board_of(commands: &[Value], rules: &Rules, today: Date) -> Summary {
+        let mut items: BTreeMap<String, (Item, u64)> = BTreeMap::new();
+        let mut board = Folded::<BoardProjection>::default();
+        for command in commands {
+            let Some(item_id) = command["data"]["item_id"].as_str() else {
+                continue;
+            };
+            let decided: ItemCommand = serde_json::from_value(json!({
+                "actor": {"id": command["actor"], "role": command["role"]},
+                "at": command["at"],
+                "action": {"type": command["type"], "data": command["data"]},
+            }))
+            .expect("an item command");
+            let (item, version) = items.entry(item_id.to_owned()).or_default();
+            let events = item.decide(&decided, rules).unwrap_or_else(|refusal| {
+                panic!(
+                    "told on {today}, {} is refused: {refusal}",
+                    command["command_id"]
+                )
+            });
+            for event in events {
+                let mut value = serde_json::to_value(&event).expect("an event is JSON");
+                *version += 1;
+                let text = |field: &str| command[field].as_str().unwrap_or_default().to_owned();
+                let record = Record {
+                    position: board.records_folded(),
+                    stream: format!("item/{item_id}"),
+                    version: *version,
+                    event_type: value["type"].as_str().expect("a tagged event").to_owned(),
+                    schema: 1,
+                    at: text("at"),
+                    recorded_at: text("at"),
+                    actor: text("actor"),
+                    role: text("role"),
+                    command_id: text("command_id"),
+                    data: value["data"].take(),
+                    prev: Hash::ZERO,
+                };
+                board.apply(&record).expect("the board folds the event");
+                item.apply(event);
+            }
+        }
+        BoardView::of(
+            board.rows().values(),
+            board.records_folded(),
+            today,
+            String::new(),
+        )
+        .summary
+    }
+
+    /// The people and the current year of the story for `seed` told on `today` (the five fixed
+    /// years left out: their items are all closed).
+    fn current_year_told(seed: u64, today: Date, deadlines: &DeadlineRules) -> Vec<Value> {
+        let mut story = Story {
+            random: Random(seed),
+            seed,
+            commands: Vec::new(),
+            deputies: Vec::new(),
+        };
+        people(&mut story);
+        current_year(&mut story, today, deadlines);
+        story.commands
+    }
+
+    #[test]
+    fn current_year_has_a_due_soon_item_and_two_overdue_on_every_day_the_calendar_covers() {
+        let rules = Rules::default();
+        let years = rules.deadlines.calendar.years_covered().clone();
+        let (Some(first), Some(last)) = (years.first(), years.last()) else {
+            panic!("the official calendar covers some years");
+        };
+        let calendar = &rules.deadlines.calendar;
+        let mut days = 0;
+        let mut holidays = Vec::new();
+        let mut wrong = Vec::new();
+        let mut day = Date::new(*first, 1, 1).expect("a date");
+        let end = Date::new(*last, 12, 31).expect("a date");
+        while day <= end {
+            let summary = board_of(
+                &current_year_told(SEED_FOR_TESTS, day, &rules.deadlines),
+                &rules,
+                day,
+            );
+            // Every due date is a working day, so on the first days of a long holiday, when no
+            // working day comes within DUE_SOON_DAYS_MAX days, nothing can be due soon.
+            let working_day_within = (0..=DUE_SOON_DAYS_MAX)
+                .any(|ahead| calendar.is_working_day(day.saturating_add(ahead.days())));
+            if !working_day_within {
+                holidays.push(day);
+            }
+            if (working_day_within && summary.due_soon < 1) || summary.overdue != 2 {
+                wrong.push(format!(
+                    "{day}: {} due soon, {} overdue",
+                    summary.due_soon, summary.overdue
+                ));
+            }
+            days += 1;
+            day = day.tomorrow().expect("a later date");
+        }
+        assert!(days >= 365 * years.len(), "walked {days} days");
+        assert!(wrong.is_empty(), "{} days wrong: {wrong:?}", wrong.len());
+        // About one day a year: National Day 2017 (October 1–8), the Spring Festival of 2020
+        // (extended to February 2), 2024 and 2026, National Day 2025 (October 1–8), …
+        assert!(
+            holidays.len() <= years.len() * 2,
+            "{} days without a working day ahead: {holidays:?}",
+            holidays.len()
+        );
+    }
+
+    #[test]
+    fn due_soon_item_is_assigned_so_that_the_spring_festival_does_not_push_it_away() {
+        // Told on 2026-02-11, three months after an assignment four days on falls in the Spring
+        // Festival break (February 15–23) and moves to the 24th: 13 days away.
+        let deadlines = DeadlineRules::default();
+        let today = Date::new(2026, 2, 11).expect("a date");
+        let naive = today
+            .saturating_sub(3.months())
+            .saturating_add(DUE_SOON_TARGET_DAYS.days());
+        assert_eq!(
+            deadlines.answer_due(naive, false),
+            Date::new(2026, 2, 24).expect("a date")
+        );
+        let assigned = assigned_for_due_soon(today, &deadlines);
+        let due = deadlines.answer_due(assigned, false);
+        let days_left = today.until(due).expect("days").get_days();
+        assert!(
+            (0..=DUE_SOON_DAYS_MAX).contains(&i64::from(days_left)),
+            "assigned {assigned}, due {due}: {days_left} days left"
+        );
+        assert!(deadlines.calendar.is_working_day(assigned));
+    }
+
+    const SEED_FOR_TESTS: u64 = 2017;
+
+    /// What the statistics count of a story: commands per type, witnessed actions, people per
+    /// kind, level and township, engagements per kind, whether over ¥20 million was recovered.
+    fn figures(commands: &[Value]) -> BTreeMap<String, u64> {
+        let mut figures = BTreeMap::new();
+        let mut count = |key: String| *figures.entry(key).or_insert(0) += 1;
+        for command in commands {
+            let data = &command["data"];
+            // How many actions a deputy did not witness is left to chance; the witnessed are a
+            // figure.
+            if command["type"] != "RecordEnforcementAction" {
+                count(format!(
+                    "type {}",
+                    command["type"].as_str().unwrap_or_default()
+                ));
+            }
+            if data["deputy_present"] == true {
+                count("witnessed".to_owned());
+            }
+            if command["type"] == "RegisterPerson" {
+                count(format!(
+                    "person {} {} {}",
+                    data["kind"], data["level"], data["township"]
+                ));
+            }
+            if command["type"] == "RecordEngagement" {
+                count(format!("engagement {}", data["kind"]));
+            }
+        }
+        let recovered_over_20_million = commands
+            .iter()
+            .filter_map(|command| command["data"]["amount"].as_str())
+            .filter_map(|amount| amount.split('.').next()?.parse::<u64>().ok())
+            .sum::<u64>()
+            > 20_000_000;
+        figures.insert(
+            "recovered over 20 million".to_owned(),
+            u64::from(recovered_over_20_million),
+        );
+        figures
+    }
+
+    #[test]
+    fn same_seed_and_day_tell_the_same_story_and_another_seed_another_with_the_same_figures() {
+        let deadlines = DeadlineRules::default();
+        let today = Date::new(2026, 5, 20).expect("a date");
+        let told = commands(SEED_FOR_TESTS, today, &deadlines);
+        assert_eq!(told, commands(SEED_FOR_TESTS, today, &deadlines));
+        let other = commands(SEED_FOR_TESTS + 1, today, &deadlines);
+        assert_ne!(told, other);
+        let differing = told
+            .iter()
+            .zip(&other)
+            .filter(|(one, two)| one["data"] != two["data"] || one["at"] != two["at"])
+            .count();
+        assert!(
+            differing > told.len() / 2,
+            "another seed changes most of the story, not {differing} of {} commands",
+            told.len()
+        );
+        assert_eq!(figures(&told), figures(&other));
+        assert_eq!(figures(&told)["type FileItem"], 23 + 8);
+        assert_eq!(figures(&told)["witnessed"], 300);
+        assert_eq!(figures(&told)["recovered over 20 million"], 1);
+        let rules = Rules::default();
+        assert_eq!(
+            board_of(&told, &rules, today),
+            board_of(&other, &rules, today)
+        );
+        assert_eq!(board_of(&told, &rules, today).total, 31);
+        // Another day moves only the current year.
+        let later = commands(SEED_FOR_TESTS, today.saturating_add(1.days()), &deadlines);
+        let current = |command: &&Value| {
+            command["command_id"]
+                .as_str()
+                .is_some_and(|id| id.contains("-c2026"))
+        };
+        assert_eq!(
+            told.iter()
+                .filter(|command| !current(command))
+                .collect::<Vec<_>>(),
+            later
+                .iter()
+                .filter(|command| !current(command))
+                .collect::<Vec<_>>()
+        );
+    }
 }
