@@ -71,6 +71,7 @@ pub struct CommandResult {
         (status = 401, description = "`unauthenticated`: no valid credential", body = ErrorBody),
         (status = 403, description = "`forbidden`: the role may not issue it, the item does not name this deputy, or an auditor", body = ErrorBody),
         (status = 404, description = "`not_found`: no such item or commitment", body = ErrorBody),
+        (status = 408, description = "`timeout`: the request took longer than the server allows (30 s unless configured) and was abandoned; the command may still have been recorded, and sending the same command_id again tells its outcome", body = ErrorBody),
         (status = 409, description = "`wrong_state`, `conflict` (retry) or `duplicate` (the id was used by another command)", body = ErrorBody),
         (status = 413, description = "`too_large`: over 64 KiB", body = ErrorBody),
         (status = 415, description = "`invalid`: not application/json", body = ErrorBody),
@@ -269,6 +270,8 @@ fn malformed(error: impl std::fmt::Display) -> ApiError {
         (status = 200, description = "One page of the board", body = BoardView),
         (status = 400, description = "`invalid`: an unreadable as_of, now, filter, sort or dir; `invalid_limit`: limit not from 1 to 1,000; `invalid_cursor`: after is garbled, edited, or of a board with another order or filters", body = ErrorBody),
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 408, description = "`timeout`: the request took longer than the server allows (30 s unless configured) and was abandoned", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the database does not answer; try again", body = ErrorBody),
     ),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn board(
@@ -351,6 +354,8 @@ pub(crate) async fn visible_trail(
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
         (status = 403, description = "`forbidden`: a deputy's request for an item that does not name them", body = ErrorBody),
         (status = 404, description = "`not_found`: no such item", body = ErrorBody),
+        (status = 408, description = "`timeout`: the request took longer than the server allows (30 s unless configured) and was abandoned", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the database does not answer; try again", body = ErrorBody),
     ),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn item(
@@ -381,6 +386,8 @@ pub(crate) async fn item(
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
         (status = 403, description = "`forbidden`: a deputy's request for an item that does not name them", body = ErrorBody),
         (status = 404, description = "`not_found`: no such item", body = ErrorBody),
+        (status = 408, description = "`timeout`: the request took longer than the server allows (30 s unless configured) and was abandoned", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the database does not answer; try again", body = ErrorBody),
     ),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn trail(
@@ -410,6 +417,8 @@ pub struct StatsQuery {
         (status = 200, description = "The figures", body = Figures),
         (status = 400, description = "`invalid`: an unreadable year, as_of or now", body = ErrorBody),
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 408, description = "`timeout`: the request took longer than the server allows (30 s unless configured) and was abandoned", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the database does not answer; try again", body = ErrorBody),
     ),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn stats(

@@ -25,6 +25,7 @@ pub struct Health {
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses(
         (status = 200, description = "Up", body = Health),
+        (status = 408, description = "`timeout`: the request took longer than the server allows (30 s unless configured) and was abandoned", body = ErrorBody),
         (status = 503, description = "`unavailable`: the database does not answer", body = ErrorBody),
     ))]
 pub(crate) async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
@@ -45,6 +46,7 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Result<Json<Health
     responses(
         (status = 200, description = "Requests by route and status, latency histogram, command and login outcomes by code, ledger tree size",
             body = String, content_type = "text/plain; version=0.0.4"),
+        (status = 408, description = "`timeout`: the request took longer than the server allows (30 s unless configured) and was abandoned", body = ErrorBody),
     ))]
 pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let tree_size = match state.stores.events.head().await {
@@ -67,6 +69,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
 #[utoipa::path(get, path = "/api/openapi.json", tag = "operations",
     responses(
         (status = 200, description = "The OpenAPI 3.1 document", body = Object),
+        (status = 408, description = "`timeout`: the request took longer than the server allows (30 s unless configured) and was abandoned", body = ErrorBody),
     ))]
 pub(crate) async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())

@@ -75,6 +75,8 @@ async fn latest(store: &dyn EventStore) -> Result<StoredCheckpoint, ApiError> {
         (status = 200, description = "The latest checkpoint", body = CheckpointView),
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
         (status = 404, description = "`not_found`: nothing has been signed yet", body = ErrorBody),
+        (status = 408, description = "`timeout`: the request took longer than the server allows (30 s unless configured) and was abandoned", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the database does not answer; try again", body = ErrorBody),
     ),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn checkpoint(
@@ -119,7 +121,9 @@ pub struct InclusionView {
         (status = 200, description = "The proof", body = InclusionView),
         (status = 400, description = "`invalid`: index or size missing or not a number", body = ErrorBody),
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 408, description = "`timeout`: the request took longer than the server allows (30 s unless configured) and was abandoned", body = ErrorBody),
         (status = 422, description = "`invalid`: index or size out of range", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the database does not answer; try again", body = ErrorBody),
     ),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn inclusion(
@@ -177,7 +181,9 @@ pub struct ConsistencyView {
         (status = 200, description = "The proof", body = ConsistencyView),
         (status = 400, description = "`invalid`: from or to missing or not a number", body = ErrorBody),
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 408, description = "`timeout`: the request took longer than the server allows (30 s unless configured) and was abandoned", body = ErrorBody),
         (status = 422, description = "`invalid`: sizes out of range", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the database does not answer; try again", body = ErrorBody),
     ),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn consistency(
@@ -212,7 +218,9 @@ pub(crate) async fn consistency(
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
         (status = 403, description = "`forbidden`: only an auditor exports", body = ErrorBody),
         (status = 404, description = "`not_found`: nothing has been signed yet", body = ErrorBody),
+        (status = 408, description = "`timeout`: the request took longer than the server allows (30 s unless configured) and was abandoned", body = ErrorBody),
         (status = 500, description = "`internal`: the log does not verify against its checkpoint (see the server's log)", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the database does not answer; try again", body = ErrorBody),
     ),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn export(

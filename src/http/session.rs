@@ -81,9 +81,11 @@ fn login_outcome(error: &ApiError) -> &'static str {
         (status = 400, description = "`invalid`: the body cannot be read", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: wrong person id or password", body = ErrorBody),
         (status = 403, description = "`forbidden`: the password does not allow that role", body = ErrorBody),
+        (status = 408, description = "`timeout`: the request took longer than the server allows (30 s unless configured) and was abandoned", body = ErrorBody),
         (status = 415, description = "`invalid`: neither JSON nor a form", body = ErrorBody),
         (status = 422, description = "`invalid`: a missing or unknown field, or no role where several are allowed", body = ErrorBody),
         (status = 429, description = "`throttled`: too many failed logins; see Retry-After", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the database does not answer; try again", body = ErrorBody),
     ))]
 pub(crate) async fn login(
     State(state): State<AppState>,
@@ -182,6 +184,8 @@ pub struct LogoutResult {
     responses(
         (status = 200, description = "Logged out; the cookie is cleared", body = LogoutResult),
         (status = 303, description = "Logged out from an HTML form; sent to `/login`"),
+        (status = 408, description = "`timeout`: the request took longer than the server allows (30 s unless configured) and was abandoned", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the database does not answer; try again", body = ErrorBody),
     ))]
 pub(crate) async fn logout(
     State(state): State<AppState>,

@@ -142,6 +142,20 @@ async fn openapi_lists_exactly_the_routes_the_router_serves(db: Fresh) {
     // Every documented error names the one error schema.
     for (path, operations) in document["paths"].as_object().expect("paths") {
         for (method, operation) in operations.as_object().expect("operations") {
+            // The timeout layer wraps every route; every route but these two reads the database
+            // (if only to check the credential), and a database that does not answer is a 503.
+            let responses = &operation["responses"];
+            assert!(
+                responses["408"].is_object(),
+                "{method} {path} does not document 408 timeout"
+            );
+            let without_database = [("get", "/metrics"), ("get", "/api/openapi.json")];
+            if !without_database.contains(&(method.as_str(), path.as_str())) {
+                assert!(
+                    responses["503"].is_object(),
+                    "{method} {path} does not document 503 unavailable"
+                );
+            }
             for (status, response) in operation["responses"].as_object().expect("responses") {
                 if status.starts_with('4') || status.starts_with('5') {
                     let schema = &response["content"]["application/json"]["schema"]["$ref"];
