@@ -57,6 +57,12 @@ pub const FORM_BODY_BYTES_MAX: usize = 256 * 1024;
 /// A request still unanswered after this long is abandoned with 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// A client must send a request's line and headers within this long (on a kept-alive connection,
+/// the wait for the next request counts too), or its connection is closed. The request timeout
+/// starts only once the headers are in, so without this bound a client sending half a request
+/// line would hold a connection (and its task) forever.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(15);
+
 // A request that waits for a database that is away must fail as 503 `unavailable` (the pool gave
 // up) before the request timeout abandons it as 408.
 const _: () = assert!(infra::store::POSTGRES_ACQUIRE_TIMEOUT.as_secs() < REQUEST_TIMEOUT.as_secs());
@@ -82,8 +88,10 @@ pub struct HttpConfig {
     pub cookie_secure: bool,
     /// How long a session lasts.
     pub session_ttl: Duration,
-    /// How long a request may take.
+    /// How long a request may take, once its headers are in.
     pub request_timeout: Duration,
+    /// How long a client may take to send a request's line and headers.
+    pub header_read_timeout: Duration,
 }
 
 impl HttpConfig {
@@ -94,6 +102,7 @@ impl HttpConfig {
             cookie_secure: !address.ip().is_loopback(),
             session_ttl: SESSION_TTL,
             request_timeout: REQUEST_TIMEOUT,
+            header_read_timeout: HEADER_READ_TIMEOUT,
         }
     }
 }
@@ -300,10 +309,8 @@ pub async fn serve(
         )),
         tokio::spawn(sweep_sessions(state.clone(), stopping)),
     ];
-    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let header_read_timeout = state.config.header_read_timeout;
+    let served = serve_connections(listener, app(state), header_read_timeout, shutdown).await;
     let _ = stop.send(true);
     for task in tasks {
         if let Err(error) = task.await {
@@ -311,4 +318,98 @@ pub async fn serve(
         }
     }
     served
+}
+
+/// Wait after an accept error that is not one connection's (out of file descriptors, say)
+/// before accepting again, rather than spinning on it.
+const ACCEPT_ERROR_WAIT: Duration = Duration::from_secs(1);
+
+/// The accept loop (what `axum::serve` does, plus hyper's header-read timeout, which needs a
+/// timer that `axum::serve` does not give it): one task per connection, each request carrying
+/// the peer's address as `ConnectInfo`. On `shutdown` it stops accepting, asks every connection to
+/// finish its request in flight and close, and waits for them.
+async fn serve_connections(
+    listener: TcpListener,
+    router: Router,
+    header_read_timeout: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (closing, close) = watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        while connections.try_join_next().is_some() {}
+        match accepted {
+            Ok((stream, peer)) => {
+                connections.spawn(serve_connection(
+                    stream,
+                    peer,
+                    router.clone(),
+                    header_read_timeout,
+                    close.clone(),
+                ));
+            }
+            Err(error) if is_connection_error(&error) => {}
+            Err(error) => {
+                tracing::error!(%error, "cannot accept a connection");
+                tokio::time::sleep(ACCEPT_ERROR_WAIT).await;
+            }
+        }
+    }
+    drop(listener);
+    let _ = closing.send(true);
+    while connections.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// An accept error that concerns only the connection being accepted.
+fn is_connection_error(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset
+    )
+}
+
+/// Serves one HTTP/1 connection until the client closes it, it breaks, the client is too slow
+/// sending a request's headers (`header_read_timeout`), or `close` turns true (then the request
+/// in flight is finished first).
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    header_read_timeout: Duration,
+    mut close: watch::Receiver<bool>,
+) {
+    let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+        let mut request = request.map(axum::body::Body::new);
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        tower::ServiceExt::oneshot(router.clone(), request)
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+    let mut connection = std::pin::pin!(connection);
+    let closing = async move {
+        let _ = close.wait_for(|close| *close).await;
+    };
+    let ended = tokio::select! {
+        ended = connection.as_mut() => ended,
+        () = closing => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(error) = ended {
+        tracing::debug!(%peer, %error, "connection ended badly");
+    }
 }

@@ -10,6 +10,8 @@
 //!   unknown routes, bad methods, bad bodies and oversized ones.
 //! - `process`: `huiyin serve` started as a process, with `token issue`/`revoke` and
 //!   `password set` on the command line.
+//! - `slow`: slow clients on a real socket: a body that never ends (408), headers sent too
+//!   slowly (disconnected).
 
 mod access;
 pub mod commands;
@@ -18,6 +20,7 @@ mod pages;
 mod process;
 mod proofs;
 mod read;
+mod slow;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -49,6 +52,7 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(ops::trials());
     trials.extend(proofs::trials());
     trials.extend(process::trials());
+    trials.extend(slow::trials());
     trials
 }
 
