@@ -25,6 +25,11 @@ pub fn trials() -> Vec<Trial> {
         "only_an_auditor_exports_and_the_export_verifies",
         only_an_auditor_exports_and_the_export_verifies,
     ));
+    trials.extend(on_both(
+        "http",
+        "export_of_a_log_tampered_under_its_checkpoint_is_500_internal_and_sends_no_record",
+        export_of_a_log_tampered_under_its_checkpoint_is_500_internal_and_sends_no_record,
+    ));
     trials
 }
 
@@ -165,4 +170,53 @@ async fn only_an_auditor_exports_and_the_export_verifies(db: Fresh) {
     let verified = verify_export(reader, &options).expect("the export verifies offline");
     assert_eq!(verified.tree_size, 4);
     assert!(verified.signatures_checked);
+}
+
+async fn export_of_a_log_tampered_under_its_checkpoint_is_500_internal_and_sends_no_record(
+    db: Fresh,
+) {
+    let api = Api::new(&db).await;
+    let cast = Cast::of(&api).await;
+    answered_item(&api, &cast, "2024-S-X3", "d-1").await;
+    sign(&api).await;
+    api.get("/api/export", Some(&cast.auditor))
+        .await
+        .expect(StatusCode::OK, None);
+    // Someone with the database's rights drops the trigger and improves the answer's class
+    // (position 3) under the signed checkpoint.
+    let statements: &[&str] = if db.url.starts_with("postgres") {
+        &[
+            "DROP TRIGGER events_refuse_change ON events",
+            r#"UPDATE events SET canonical = convert_to(replace(convert_from(canonical, 'UTF8'), '"class":"A"', '"class":"B"'), 'UTF8') WHERE position = 3"#,
+        ]
+    } else {
+        &[
+            "DROP TRIGGER events_refuse_update",
+            r#"UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), '"class":"A"', '"class":"B"') AS BLOB) WHERE position = 3"#,
+        ]
+    };
+    for statement in statements {
+        assert!(
+            crate::raw::execute(&db.url, statement)
+                .await
+                .expect(statement)
+                <= 1,
+            "{statement}"
+        );
+    }
+    let export = api.get("/api/export", Some(&cast.auditor)).await;
+    export.expect(StatusCode::INTERNAL_SERVER_ERROR, Some("internal"));
+    // The details are in the server's log, not in the answer; no record was sent.
+    let message = export.body["error"]["message"].as_str().expect("a message");
+    assert!(message.contains("x-request-id"), "{message}");
+    assert!(!message.contains("class"), "{message}");
+    assert!(export.headers.contains_key("x-request-id"));
+    assert_ne!(export.headers[header::CONTENT_TYPE], "application/x-ndjson");
+    // Documented as the route's 500.
+    super::ops::check_answer(
+        &super::ops::document(&api).await,
+        "get",
+        "/api/export",
+        &export,
+    );
 }
