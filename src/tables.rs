@@ -181,6 +181,19 @@ pub fn other_lines(figures: &Figures) -> Vec<[String; 2]> {
     for (kind, n) in &figures.people {
         lines.push([format!("人员 people {kind}"), n.to_string()]);
     }
+    for (kind, levels) in &figures.people_by_level {
+        for (level, n) in levels {
+            lines.push([format!("人员 people {kind} level {level}"), n.to_string()]);
+        }
+    }
+    for (kind, townships) in &figures.people_by_township {
+        for (township, n) in townships {
+            lines.push([
+                format!("人员 people {kind} township {township}"),
+                n.to_string(),
+            ]);
+        }
+    }
     lines
 }
 

@@ -498,6 +498,43 @@ async fn demo_loads_once_and_prints_the_board(db: Fresh) {
     );
     assert_eq!(stats["people"]["supervisor"], 19);
     assert_eq!(stats["people"]["liaison_officer"], 15);
+    // The hundred deputies who follow the hundred cases, at three levels; supervisors and
+    // liaisons appointed by township.
+    assert_eq!(
+        stats["people_by_level"]["deputy"],
+        json!({"national": 3, "provincial": 12, "county": 85})
+    );
+    assert_eq!(
+        stats["people_by_level"]["supervisor"],
+        json!({"county": 19})
+    );
+    let by_township = |kind: &str| -> Vec<u64> {
+        stats["people_by_township"][kind]
+            .as_object()
+            .unwrap_or_else(|| panic!("{kind} by township"))
+            .values()
+            .map(|n| n.as_u64().expect("a count"))
+            .collect()
+    };
+    assert_eq!(by_township("liaison_officer"), vec![1; 15]);
+    let supervisors = by_township("supervisor");
+    assert_eq!(supervisors.len(), 15, "every township has a supervisor");
+    assert_eq!(supervisors.iter().sum::<u64>(), 19);
+    assert!(stats["people_by_township"]["deputy"].is_null());
+    let csv = huiyin(&db, &["stats", "--format", "csv"], "");
+    let csv = String::from_utf8_lossy(&csv.stdout);
+    for line in [
+        "people deputy level national,3,",
+        "people deputy level provincial,12,",
+        "people deputy level county,85,",
+        "people supervisor level county,19,",
+        "people liaison_officer township 城关镇,1,",
+    ] {
+        assert!(
+            csv.lines().any(|have| have.contains(line)),
+            "no line with {line:?} in the CSV:\n{csv}"
+        );
+    }
     assert!(stats["engagements"]["visit"].as_u64().expect("visits") >= 200);
     assert!(
         stats["engagements"]["inspection"]

@@ -78,6 +78,13 @@ pub struct EngagementFacts {
 pub struct PersonFacts {
     /// Their kind (`deputy`, `supervisor`, `liaison_officer`, `staff`).
     pub kind: String,
+    /// The congress level of a deputy or supervisor (`national`, `provincial`, …). Rows folded
+    /// before this field existed read as none until `huiyin rebuild`.
+    #[serde(default)]
+    pub level: Option<String>,
+    /// The township or street they belong to, if any (likewise).
+    #[serde(default)]
+    pub township: Option<String>,
 }
 
 /// The facts of one item.
@@ -162,9 +169,16 @@ impl Projection for FiguresProjection {
                 })))
             }
             Some("person") => Ok(match decode(record)? {
-                PersonEvent::PersonRegistered { kind, .. } => {
-                    Some(Facts::Person(PersonFacts { kind: label(&kind) }))
-                }
+                PersonEvent::PersonRegistered {
+                    kind,
+                    level,
+                    township,
+                    ..
+                } => Some(Facts::Person(PersonFacts {
+                    kind: label(&kind),
+                    level: level.as_ref().map(label),
+                    township,
+                })),
                 PersonEvent::AccessGranted { .. } | PersonEvent::AccessRevoked { .. } => row,
             }),
             _ => Ok(row),
@@ -625,6 +639,11 @@ pub struct Figures {
     pub engagements: BTreeMap<String, u64>,
     /// Registered people per kind (whatever the period).
     pub people: BTreeMap<String, u64>,
+    /// Registered people per kind, then per congress level (those with a level: deputies and
+    /// supervisors).
+    pub people_by_level: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Registered people per kind, then per township (those with a township).
+    pub people_by_township: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
 /// The figures of case follows (一人一案).
@@ -694,6 +713,8 @@ impl Figures {
         let mut follows: Vec<&FollowFacts> = Vec::new();
         let mut engagements: BTreeMap<String, u64> = BTreeMap::new();
         let mut people: BTreeMap<String, u64> = BTreeMap::new();
+        let mut people_by_level: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        let mut people_by_township: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         for facts in facts {
             match facts {
                 Facts::Item(item) if in_year(item.filed_on) => items.push(item),
@@ -701,7 +722,17 @@ impl Figures {
                 Facts::Engagement(engagement) if in_year(engagement.held_on) => {
                     *engagements.entry(engagement.kind.clone()).or_default() += 1;
                 }
-                Facts::Person(person) => *people.entry(person.kind.clone()).or_default() += 1,
+                Facts::Person(person) => {
+                    *people.entry(person.kind.clone()).or_default() += 1;
+                    if let Some(level) = &person.level {
+                        let levels = people_by_level.entry(person.kind.clone()).or_default();
+                        *levels.entry(level.clone()).or_default() += 1;
+                    }
+                    if let Some(township) = &person.township {
+                        let townships = people_by_township.entry(person.kind.clone()).or_default();
+                        *townships.entry(township.clone()).or_default() += 1;
+                    }
+                }
                 Facts::Item(_) | Facts::Follow(_) | Facts::Engagement(_) => {}
             }
         }
@@ -735,6 +766,8 @@ impl Figures {
             follows: FollowFigures::of(follows),
             engagements,
             people,
+            people_by_level,
+            people_by_township,
         }
     }
 }

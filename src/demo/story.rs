@@ -33,6 +33,9 @@ const ENGAGEMENTS: [(&str, u32); 4] = [
     ("forum", 12),
     ("special_action", 5),
 ];
+/// Enforcement supervisors, appointed by township (some townships have two).
+const SUPERVISORS: usize = 19;
+/// The county's townships; each has a liaison.
 const TOWNSHIPS: [&str; 15] = [
     "城关镇",
     "东坝镇",
@@ -148,7 +151,8 @@ pub(crate) fn commands(seed: u64, today: Date, deadlines: &DeadlineRules) -> Vec
     story.commands
 }
 
-/// Deputies (100, at three levels), enforcement supervisors (19) and township liaisons (15).
+/// Deputies (100, at three levels: 3 national, 12 provincial, 85 county), enforcement supervisors
+/// (19, of the county congress, appointed by township) and township liaisons (one per township).
 fn people(story: &mut Story) {
     let on = Date::new(2017, 1, 5).unwrap_or(Date::MIN);
     for index in 0..FOLLOWS {
@@ -163,10 +167,12 @@ fn people(story: &mut Story) {
             "person_id": format!("d-{index:03}"), "name": name, "kind": "deputy", "level": level,
         }));
     }
-    for index in 0..19 {
+    for index in 0..SUPERVISORS {
         let name = story.name();
+        let township = TOWNSHIPS[index % TOWNSHIPS.len()];
         story.push("h", "admin-01", "admin", "RegisterPerson", on, json!({
             "person_id": format!("s-{index:02}"), "name": name, "kind": "supervisor", "level": "county",
+            "township": township,
         }));
     }
     for (index, township) in TOWNSHIPS.iter().enumerate() {
