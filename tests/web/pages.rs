@@ -13,6 +13,16 @@ pub fn trials() -> Vec<Trial> {
     let mut trials = Vec::new();
     trials.extend(on_both(
         "web",
+        "the_item_page_trail_rows_are_the_api_trail_and_both_rounds_show",
+        the_item_page_trail_rows_are_the_api_trail_and_both_rounds_show,
+    ));
+    trials.extend(on_both(
+        "web",
+        "download_links_carry_the_board_filters_and_the_figures_year",
+        download_links_carry_the_board_filters_and_the_figures_year,
+    ));
+    trials.extend(on_both(
+        "web",
         "the_login_page_has_the_form_the_browser_fills",
         the_login_page_has_the_form_the_browser_fills,
     ));
@@ -210,8 +220,12 @@ async fn the_board_shows_counts_rows_and_marks_to_every_role(db: Fresh) {
             "{role}"
         );
         if role == Role::Deputy {
-            // This deputy is named on no item.
+            // This deputy is named on no item: nothing of theirs is due and unanswered.
             assert_eq!(count(&html, "total"), "0");
+            assert!(
+                html.contains(r#"<p id="board-verdict" data-all-due-answered="true">"#),
+                "{html}"
+            );
             continue;
         }
         assert_eq!(
@@ -221,6 +235,26 @@ async fn the_board_shows_counts_rows_and_marks_to_every_role(db: Fresh) {
         assert_eq!(count(&html, "total"), "4");
         assert_eq!(count(&html, "open"), "4");
         assert_eq!(count(&html, "closed"), "0");
+        // A answered; B (answer) and C (triage) overdue; D due on 06-14, four days on.
+        assert_eq!(count(&html, "answered"), "1");
+        assert_eq!(count(&html, "overdue"), "2");
+        assert_eq!(count(&html, "due_soon"), "1");
+        assert!(
+            html.contains(r#"<p id="board-verdict" data-all-due-answered="false">"#),
+            "{html}"
+        );
+        // The same counts as the API's board for the same viewer and moment.
+        let token = api.token(&format!("{}-web", role.as_str()), role).await;
+        let board = api.get("/api/board", Some(&token)).await;
+        let summary = &board.body["summary"];
+        for name in ["total", "open", "answered", "overdue", "due_soon", "closed"] {
+            assert_eq!(
+                count(&html, name),
+                summary[name].to_string(),
+                "{role} {name}"
+            );
+        }
+        assert_eq!(summary["all_due_answered"], false);
         assert!(
             html.contains(r#"<tr data-item-id="2024-S-B" data-status="assigned" class="overdue">"#),
             "{html}"
@@ -619,4 +653,185 @@ async fn the_board_pages_through_a_next_page_link_without_script(db: Fresh) {
     assert!(english.contains("Next page"), "{english}");
     let garbled = get(&api, "/?after=garbled", Some(&session)).await;
     garbled.expect(StatusCode::BAD_REQUEST);
+}
+
+async fn the_item_page_trail_rows_are_the_api_trail_and_both_rounds_show(db: Fresh) {
+    let api = Api::new(&db).await;
+    let cast = Cast::of(&api).await;
+    answered_item(&api, &cast, "2024-S-R", "d-1").await;
+    // Unsatisfied: a second round, answered again.
+    let steps = [
+        (
+            &cast.deputy,
+            command(
+                "r-rate",
+                "RateAnswer",
+                "2024-05-25T09:00:00+08:00",
+                json!({"item_id": "2024-S-R", "rating": "unsatisfied", "comment": "未解决实际问题"}),
+            ),
+        ),
+        (
+            &cast.leader,
+            command(
+                "r-answer-2",
+                "AnswerItem",
+                "2024-06-12T09:00:00+08:00",
+                json!({"item_id": "2024-S-R", "class": "A", "text": "第二轮：已督促全部案款发放到位。"}),
+            ),
+        ),
+    ];
+    for (token, step) in steps {
+        api.command(token, &step).await.expect(StatusCode::OK, None);
+    }
+    let trail = api
+        .get("/api/items/2024-S-R/trail", Some(&cast.liaison))
+        .await;
+    trail.expect(StatusCode::OK, None);
+    let expected: Vec<(String, String)> = trail.body["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|entry| {
+            (
+                entry["position"].to_string(),
+                entry["hash"].as_str().expect("a hex hash").to_owned(),
+            )
+        })
+        .collect();
+    assert!(expected.len() >= 6, "{:#}", trail.body);
+    for role in [Role::Liaison, Role::Deputy] {
+        let person = if role == Role::Deputy {
+            "d-1"
+        } else {
+            "liaison-r"
+        };
+        let session = log_in(&api, person, role).await;
+        let html = get(&api, "/items/2024-S-R", Some(&session))
+            .await
+            .expect_html(StatusCode::OK);
+        let page = scraper::Html::parse_document(&html);
+        let selector = |css: &str| scraper::Selector::parse(css).expect("a selector");
+        let rows: Vec<(String, String)> = page
+            .select(&selector("table#trail tbody tr"))
+            .map(|row| {
+                let position = row.value().attr("data-position").expect("data-position");
+                let cells: Vec<String> = row
+                    .select(&selector("td"))
+                    .map(|cell| cell.text().collect::<String>())
+                    .collect();
+                assert_eq!(cells[0], position, "the first cell is the position");
+                let hash = row
+                    .select(&selector("code.hash"))
+                    .next()
+                    .expect("a hash cell")
+                    .text()
+                    .collect::<String>();
+                let proof = row
+                    .select(&selector("a"))
+                    .next()
+                    .and_then(|link| link.value().attr("href"))
+                    .expect("a proof link");
+                assert_eq!(proof, format!("/api/proofs/inclusion?index={position}"));
+                (position.to_owned(), hash)
+            })
+            .collect();
+        assert_eq!(rows, expected, "{role}: the page's trail is the API's");
+        let rounds: Vec<&str> = page
+            .select(&selector("table#rounds tbody tr"))
+            .map(|row| row.value().attr("data-round").expect("data-round"))
+            .collect();
+        assert_eq!(rounds, ["1", "2"], "{role}");
+        let round = |n: &str| {
+            page.select(&selector(&format!(r#"table#rounds tr[data-round="{n}"]"#)))
+                .next()
+                .expect("a round row")
+                .text()
+                .collect::<String>()
+        };
+        assert!(
+            round("1").contains("已建立限时发放机制。"),
+            "{}",
+            round("1")
+        );
+        assert!(round("1").contains("不满意"), "{}", round("1"));
+        assert!(
+            round("2").contains("第二轮：已督促全部案款发放到位。"),
+            "{}",
+            round("2")
+        );
+    }
+}
+
+async fn download_links_carry_the_board_filters_and_the_figures_year(db: Fresh) {
+    let api = Api::new(&db).await;
+    let cast = Cast::of(&api).await;
+    four_items(&api, &cast).await;
+    to_june(&api);
+    let office = log_in(&api, "office-web", Role::CourtOffice).await;
+    // 陈立新 leads A and D.
+    let leader = "%E9%99%88%E7%AB%8B%E6%96%B0";
+    for (board, query, ids) in [
+        (
+            "/",
+            "",
+            vec!["2024-S-A", "2024-S-B", "2024-S-C", "2024-S-D"],
+        ),
+        (
+            "/?status=assigned&sort=due&dir=desc",
+            "status=assigned&sort=due&dir=desc",
+            vec!["2024-S-D", "2024-S-B"],
+        ),
+        (
+            "/?overdue=true",
+            "overdue=true",
+            vec!["2024-S-B", "2024-S-C"],
+        ),
+        (
+            &format!("/?leader={leader}&sort=item_id"),
+            &format!("leader={leader}&sort=item_id"),
+            vec!["2024-S-A", "2024-S-D"],
+        ),
+    ] {
+        let html = get(&api, board, Some(&office))
+            .await
+            .expect_html(StatusCode::OK);
+        assert_eq!(rows(&html), ids, "{board}");
+        let csv_link = link(&html, "download-csv").expect("a CSV link");
+        let xlsx_link = link(&html, "download-xlsx").expect("an XLSX link");
+        assert_eq!(csv_link, format!("/board.csv?{query}"), "{board}");
+        assert_eq!(xlsx_link, format!("/board.xlsx?{query}"), "{board}");
+        // Following them downloads what the page shows, in its order.
+        let csv = get(&api, &csv_link, Some(&office)).await;
+        csv.expect(StatusCode::OK);
+        let text = csv.html();
+        let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        let downloaded: Vec<String> = reader
+            .records()
+            .map(|record| record.expect("a CSV record")[0].to_owned())
+            .collect();
+        assert_eq!(downloaded, ids, "{csv_link}");
+        let xlsx = get(&api, &xlsx_link, Some(&office)).await;
+        xlsx.expect(StatusCode::OK);
+        assert_xlsx_rows(&xlsx, ids.len() + 1);
+    }
+    for (figures, query) in [("/figures", ""), ("/figures?year=2024", "?year=2024")] {
+        let html = get(&api, figures, Some(&office))
+            .await
+            .expect_html(StatusCode::OK);
+        let csv_link = link(&html, "download-figures-csv").expect("a figures CSV link");
+        let xlsx_link = link(&html, "download-figures-xlsx").expect("a figures XLSX link");
+        assert_eq!(csv_link, format!("/figures.csv{query}"));
+        assert_eq!(xlsx_link, format!("/figures.xlsx{query}"));
+        get(&api, &csv_link, Some(&office))
+            .await
+            .expect(StatusCode::OK);
+        get(&api, &xlsx_link, Some(&office))
+            .await
+            .expect(StatusCode::OK);
+    }
+    // Another year's figures download carries that year: none of its items were filed then.
+    let other = get(&api, "/figures.csv?year=2023", Some(&office)).await;
+    other.expect(StatusCode::OK);
+    let this = get(&api, "/figures.csv?year=2024", Some(&office)).await;
+    assert_ne!(other.body, this.body);
 }
