@@ -10,7 +10,7 @@
 
 mod client;
 mod history;
-mod private_pg;
+pub(crate) mod private_pg;
 mod retry_race;
 mod serve;
 mod workload;

@@ -11,7 +11,7 @@ use libtest_mimic::Trial;
 use serde_json::{json, Value};
 
 use super::{answered_item, file, request, with_header, Answer, Api, Cast};
-use crate::support::{on_both, Fresh};
+use crate::support::{fresh_at, on_both, on_postgres, Fresh};
 
 pub fn trials() -> Vec<Trial> {
     let mut trials = Vec::new();
@@ -25,6 +25,11 @@ pub fn trials() -> Vec<Trial> {
         "http",
         "openapi_schemas_have_the_fields_the_responses_have",
         openapi_schemas_have_the_fields_the_responses_have,
+    ));
+    trials.push(on_postgres(
+        "http",
+        "with_postgres_stopped_every_route_answers_503_exactly_where_the_openapi_document_says",
+        with_postgres_stopped_every_route_answers_503_exactly_where_the_openapi_document_says,
     ));
     trials.extend(on_both(
         "http",
@@ -371,4 +376,76 @@ async fn check_session_answers(api: &Api, document: &Value) {
         "/logout",
         &api.post("/logout", None, &json!({})).await,
     );
+}
+
+/// A request that reaches `path`'s handler with a credential allowed to use it, so that only the
+/// database decides its answer.
+fn with_credentials(method: &Method, path: &str, cast: &Cast) -> Request<Body> {
+    match (method.as_str(), path) {
+        ("POST", "/api/commands") => request(
+            Method::POST,
+            path,
+            Some(&cast.liaison),
+            Some(&file("2024-S-U", "d-1")),
+        ),
+        ("POST", "/login") => request(
+            Method::POST,
+            path,
+            None,
+            Some(&json!({"person_id": "d-1", "password": "a password"})),
+        ),
+        ("POST", "/logout") => with_header(
+            request(Method::POST, path, None, Some(&json!({}))),
+            header::COOKIE,
+            "huiyin_session=a-session",
+        ),
+        ("GET", "/api/proofs/inclusion") => request(
+            Method::GET,
+            "/api/proofs/inclusion?index=0&size=1",
+            Some(&cast.auditor),
+            None,
+        ),
+        ("GET", "/api/proofs/consistency") => request(
+            Method::GET,
+            "/api/proofs/consistency?from=1&to=1",
+            Some(&cast.auditor),
+            None,
+        ),
+        ("GET", _) => request(
+            Method::GET,
+            &path.replace("{id}", "2024-S-U"),
+            Some(&cast.auditor),
+            None,
+        ),
+        _ => panic!("no request for {method} {path}: add one"),
+    }
+}
+
+async fn with_postgres_stopped_every_route_answers_503_exactly_where_the_openapi_document_says(
+    _shared: Fresh,
+) {
+    let cluster = crate::fault::private_pg::PrivateCluster::start();
+    let db = fresh_at(&cluster.url()).await;
+    let api = Api::new(&db).await;
+    let cast = Cast::of(&api).await;
+    let document = document(&api).await;
+    cluster.pg_ctl_stop_immediate();
+    let routes = served_routes();
+    let answers = futures::future::join_all(
+        routes
+            .iter()
+            .map(|(method, path)| api.send(with_credentials(method, path, &cast))),
+    )
+    .await;
+    for ((method, path), answer) in routes.iter().zip(&answers) {
+        let method = method.as_str().to_ascii_lowercase();
+        let documented = document["paths"][*path][&method]["responses"]["503"].is_object();
+        if documented {
+            answer.expect(StatusCode::SERVICE_UNAVAILABLE, Some("unavailable"));
+            check_answer(&document, &method, path, answer);
+        } else {
+            answer.expect(StatusCode::OK, None);
+        }
+    }
+    drop(cluster);
 }
