@@ -163,6 +163,36 @@ fn key_figures(lang: Lang, figures: &Figures) -> Markup {
     }
 }
 
+/// Registered people per kind by congress level, then by township.
+fn people_figures(lang: Lang, figures: &Figures) -> Markup {
+    html! {
+        h2 { (lang.t("figures.people")) }
+        table id="people-figures" {
+            thead { tr {
+                th { (lang.t("figures.person_kind")) } th { (lang.t("figures.level_or_township")) }
+                th { (lang.t("figures.people_count")) }
+            } }
+            tbody {
+                @for (kind, levels) in &figures.people_by_level {
+                    @for (level, n) in levels {
+                        tr data-kind=(kind) data-level=(level) {
+                            td { (lang.label("person_kind", kind)) } td { (lang.label("level", level)) }
+                            td { (n) }
+                        }
+                    }
+                }
+                @for (kind, townships) in &figures.people_by_township {
+                    @for (township, n) in townships {
+                        tr data-kind=(kind) data-township=(township) {
+                            td { (lang.label("person_kind", kind)) } td { (township) } td { (n) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 async fn load(
     app: &AppState,
     year: Option<i16>,
@@ -218,6 +248,7 @@ pub(crate) async fn figures_page(
             a id="download-figures-xlsx" href={ "/figures.xlsx" (downloads) } { (lang.t("figures.download_xlsx")) }
         }
         (key_figures(lang, &figures))
+        (people_figures(lang, &figures))
         (charts(lang, &figures, &months, chart_year))
     };
     Ok(context.respond(

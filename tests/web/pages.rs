@@ -18,6 +18,11 @@ pub fn trials() -> Vec<Trial> {
     ));
     trials.extend(on_both(
         "web",
+        "the_figures_page_counts_people_by_level_and_by_township",
+        the_figures_page_counts_people_by_level_and_by_township,
+    ));
+    trials.extend(on_both(
+        "web",
         "download_links_carry_the_board_filters_and_the_figures_year",
         download_links_carry_the_board_filters_and_the_figures_year,
     ));
@@ -834,4 +839,81 @@ async fn download_links_carry_the_board_filters_and_the_figures_year(db: Fresh) 
     other.expect(StatusCode::OK);
     let this = get(&api, "/figures.csv?year=2024", Some(&office)).await;
     assert_ne!(other.body, this.body);
+}
+
+async fn the_figures_page_counts_people_by_level_and_by_township(db: Fresh) {
+    let api = Api::new(&db).await;
+    let cast = Cast::of(&api).await;
+    let people = [
+        ("p-1", "deputy", Some("national"), None),
+        ("p-2", "deputy", Some("county"), Some("城关镇")),
+        ("p-3", "deputy", Some("county"), None),
+        ("p-4", "supervisor", Some("county"), Some("城关镇")),
+        ("p-5", "liaison_officer", None, Some("城关镇")),
+        ("p-6", "liaison_officer", None, Some("东坝镇")),
+    ];
+    for (id, kind, level, township) in people {
+        let mut data = json!({"person_id": id, "name": format!("人员{id}"), "kind": kind});
+        if let Some(level) = level {
+            data["level"] = json!(level);
+        }
+        if let Some(township) = township {
+            data["township"] = json!(township);
+        }
+        let register = command(
+            &format!("{id}-register"),
+            "RegisterPerson",
+            "2024-03-01T09:00:00+08:00",
+            data,
+        );
+        api.command(&cast.admin, &register)
+            .await
+            .expect(StatusCode::OK, None);
+    }
+    let office = log_in(&api, "office-web", Role::CourtOffice).await;
+    let html = get(&api, "/figures", Some(&office))
+        .await
+        .expect_html(StatusCode::OK);
+    let page = scraper::Html::parse_document(&html);
+    let selector = scraper::Selector::parse("table#people-figures tbody tr").expect("a selector");
+    let rows: Vec<(String, String, String)> = page
+        .select(&selector)
+        .map(|row| {
+            let group = row
+                .value()
+                .attr("data-level")
+                .or_else(|| row.value().attr("data-township"))
+                .expect("a level or a township");
+            let cells: Vec<String> = row.text().map(str::to_owned).collect();
+            (
+                row.value().attr("data-kind").expect("a kind").to_owned(),
+                group.to_owned(),
+                cells.last().cloned().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let row = |kind: &str, group: &str, n: &str| (kind.to_owned(), group.to_owned(), n.to_owned());
+    assert_eq!(
+        rows,
+        [
+            row("deputy", "county", "2"),
+            row("deputy", "national", "1"),
+            row("supervisor", "county", "1"),
+            row("deputy", "城关镇", "1"),
+            row("liaison_officer", "东坝镇", "1"),
+            row("liaison_officer", "城关镇", "1"),
+            row("supervisor", "城关镇", "1"),
+        ]
+    );
+    assert!(html.contains("人大代表") && html.contains("县级"), "{html}");
+    // The same figures as the API's.
+    let stats = api.get("/api/stats", Some(&cast.liaison)).await;
+    assert_eq!(
+        stats.body["people_by_level"],
+        json!({"deputy": {"county": 2, "national": 1}, "supervisor": {"county": 1}})
+    );
+    assert_eq!(
+        stats.body["people_by_township"]["liaison_officer"],
+        json!({"东坝镇": 1, "城关镇": 1})
+    );
 }
