@@ -140,7 +140,6 @@ struct RemindersSection {
     daily_at: Option<String>,
     due_soon_days: Option<i64>,
     overdue_repeat_days: Option<i64>,
-    event_window_days: Option<i64>,
     digest_working_days_only: Option<bool>,
     liaison_office: Option<String>,
     #[serde(default)]
@@ -261,12 +260,6 @@ pub(crate) fn notice_rules_from(text: &str) -> anyhow::Result<NoticeRules> {
         rules.overdue_repeat_days,
         1,
     )?;
-    rules.event_window_days = days(
-        "event_window_days",
-        section.event_window_days,
-        rules.event_window_days,
-        0,
-    )?;
     if let Some(only) = section.digest_working_days_only {
         rules.digest_working_days_only = only;
     }
@@ -280,6 +273,17 @@ pub(crate) fn notice_rules_from(text: &str) -> anyhow::Result<NoticeRules> {
         else {
             bail!("[reminders.to] {kind}: not a notice kind");
         };
+        // A digest is one leader's list of their own open items: sent to anyone else it would
+        // be that leader's list under every leader's id (one notice id for them all).
+        if kind == NoticeKind::Digest
+            && audiences
+                .iter()
+                .any(|audience| *audience != Audience::Leader)
+        {
+            bail!(
+                "[reminders.to] digest: only [\"leader\"] or [] (a digest is a leader's own list)"
+            );
+        }
         rules.audiences.insert(kind, audiences);
     }
     rules.addresses = addresses(section.addresses);
@@ -463,6 +467,9 @@ mod tests {
             "[reminders.to]\nweekly = [\"leader\"]",
             "[reminders.to]\nhalfway = [\"janitor\"]",
             "[reminders.addresses.l-1]\nfax = \"123\"",
+            "[reminders.to]\ndigest = [\"liaison_office\"]",
+            "[reminders.to]\ndigest = [\"leader\", \"deputies\"]",
+            "[reminders]\nevent_window_days = 7",
         ] {
             assert!(
                 rules_from(text, Path::new(".")).is_err() || notice_rules_from(text).is_err(),
@@ -478,7 +485,6 @@ mod tests {
             daily_at = "09:15"
             due_soon_days = 5
             overdue_repeat_days = 3
-            event_window_days = 2
             digest_working_days_only = false
             liaison_office = "office-rd"
             [reminders.to]
@@ -492,7 +498,6 @@ mod tests {
         assert_eq!(rules.daily_at, jiff::civil::time(9, 15, 0, 0));
         assert_eq!(rules.due_soon_days, 5);
         assert_eq!(rules.overdue_repeat_days, 3);
-        assert_eq!(rules.event_window_days, 2);
         assert!(!rules.digest_working_days_only);
         assert_eq!(rules.liaison_office, "office-rd");
         assert_eq!(rules.audiences[&NoticeKind::Overdue].len(), 3);

@@ -7,6 +7,8 @@
 //! - [`http`]: the axum router ([`http::app`]), its state, errors and [`http::serve`].
 //! - [`web`]: the server-rendered pages (board, item, figures, audit, login), in Chinese and English.
 //! - [`tables`]: the board and the figures as CSV and XLSX.
+//! - [`scheduler`]: notices queued as the log grows and at `daily_at`, and delivered, on a
+//!   [`scheduler::Timer`] tests move (`huiyin notify`; `huiyin remind` is one evaluation).
 //!
 //! The binary (`src/main.rs`) adds the command line on top. Rules live in the library crates
 //! (`aggregates`, `commands`, `projections`, `infra`); see ARCHITECTURE.md.
@@ -15,6 +17,7 @@ pub mod auth;
 pub mod cursor;
 pub mod http;
 pub mod reading;
+pub mod scheduler;
 pub mod tables;
 pub mod web;
 pub mod when;

@@ -4,11 +4,9 @@
 use std::process::ExitCode;
 
 use aggregates::rules::Rules;
-use infra::outbox::OutboxEntry;
+use huiyin::scheduler::{due_dry_run, queue_due};
 use infra::store::Stores;
-use projections::notices::{decide, Notice, NoticeProjection, NoticeRow, NoticeRules};
-use projections::runner::catch_up;
-use projections::Projection;
+use projections::notices::NoticeRules;
 use serde_json::json;
 
 use crate::cli::{RemindArgs, SendArgs};
@@ -16,8 +14,9 @@ use crate::config::SenderSettings;
 use crate::output;
 use huiyin::when::parse_moment;
 
-/// Brings the notice projection up to date, decides the notices due at `--now`, queues the new
-/// ones (unless `--dry-run`) and prints one JSON line per new notice.
+/// Brings the notice projection up to date (queueing the status notices of the events it
+/// folds), decides the time-driven notices due at `--now`, queues the new ones and prints one
+/// JSON line per new notice; with `--dry-run`, prints the same and queues nothing.
 ///
 /// # Errors
 /// When `--now` is not a moment, or the ledger or the outbox cannot be read or written.
@@ -28,29 +27,11 @@ pub(crate) async fn run(
     args: RemindArgs,
 ) -> anyhow::Result<ExitCode> {
     let now = parse_moment(&args.now, &rules.deadlines.time_zone)?;
-    catch_up::<NoticeProjection>(&*stores.events, &*stores.views).await?;
-    let (_, stored) = stores.views.snapshot(NoticeProjection::NAME).await?;
-    let mut rows: Vec<NoticeRow> = Vec::with_capacity(stored.len());
-    for (key, body) in stored {
-        let row = serde_json::from_str(&body)
-            .map_err(|error| anyhow::anyhow!("notice row {key} is unreadable: {error}"))?;
-        rows.push(row);
-    }
-    let decided = decide(&rows, notice_rules, &rules.deadlines.calendar, now);
-    let new: Vec<Notice> = if args.dry_run {
-        let ids: Vec<String> = decided.iter().map(|notice| notice.id.clone()).collect();
-        let known = stores.outbox.known(&ids).await?;
-        decided
-            .into_iter()
-            .filter(|notice| !known.contains(&notice.id))
-            .collect()
+    let calendar = &rules.deadlines.calendar;
+    let new = if args.dry_run {
+        due_dry_run(stores, calendar, notice_rules, now).await?
     } else {
-        let entries: Vec<OutboxEntry> = decided.iter().map(entry_of).collect();
-        let inserted = stores.outbox.enqueue(&entries, now.as_second()).await?;
-        decided
-            .into_iter()
-            .filter(|notice| inserted.contains(&notice.id))
-            .collect()
+        queue_due(stores, calendar, notice_rules, now).await?
     };
     for notice in &new {
         output::json_line(&json!({
@@ -62,19 +43,6 @@ pub(crate) async fn run(
         }))?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn entry_of(notice: &Notice) -> OutboxEntry {
-    OutboxEntry {
-        id: notice.id.clone(),
-        kind: notice.kind.as_str().to_owned(),
-        item_id: notice.item_id.clone(),
-        recipient: notice.to.clone(),
-        channel: notice.channel.clone(),
-        address: notice.address.clone(),
-        subject: notice.subject.clone(),
-        body: notice.body.clone(),
-    }
 }
 
 /// A clock stopped at one moment (`huiyin send --now`).

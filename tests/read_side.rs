@@ -350,9 +350,14 @@ async fn catch_up_all(stores: &Stores) {
     catch_up::<FiguresProjection>(&*stores.events, &*stores.views)
         .await
         .expect("catch up");
-    catch_up::<NoticeProjection>(&*stores.events, &*stores.views)
-        .await
-        .expect("catch up");
+    projections::notices::catch_up(
+        &*stores.events,
+        &*stores.views,
+        &projections::notices::NoticeRules::default(),
+        0,
+    )
+    .await
+    .expect("catch up");
 }
 
 /// Rebuilds the three projections in one read of the log, each keeping at most

@@ -18,6 +18,11 @@ pub fn trials() -> Vec<Trial> {
     ));
     trials.extend(on_both(
         "remind",
+        "status_notices_of_a_month_without_remind_are_queued_once_and_a_rebuild_queues_none",
+        status_notices_of_a_month_without_remind_are_queued_once_and_a_rebuild_queues_none,
+    ));
+    trials.extend(on_both(
+        "remind",
         "a_leader_gets_one_digest_per_working_day",
         a_leader_gets_one_digest_per_working_day,
     ));
@@ -318,5 +323,140 @@ async fn an_approved_extension_moves_the_due_soon_reminder(db: Fresh) {
     assert_eq!(
         kinds("2024-07-24T09:00:00+08:00"),
         ["due_soon l-1 email", "due_soon unit:执行局 none"]
+    );
+}
+
+/// Every notice in the outbox, as `kind to channel` strings, sorted.
+async fn outbox_summary(db: &Fresh) -> Vec<String> {
+    let stores = infra::store::open_stores(&db.url).await.expect("open");
+    let rows = stores.outbox.list().await.expect("list");
+    let mut summary: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            let item = row.entry.item_id.as_deref().unwrap_or("-");
+            format!(
+                "{} {item} {} {}",
+                row.entry.kind, row.entry.recipient, row.entry.channel
+            )
+        })
+        .collect();
+    summary.sort();
+    summary
+}
+
+async fn status_notices_of_a_month_without_remind_are_queued_once_and_a_rebuild_queues_none(
+    db: Fresh,
+) {
+    let settings = settings("[reminders.to]\ndigest = []");
+    let item = "2024-S-001";
+    // A whole life in March, and nobody runs `remind` until 10 April (36 days after the
+    // assignment, 30 after the close): every status notice of it is still told, once.
+    let mut steps = lifecycle(item);
+    steps.truncate(3);
+    let at = |day: u32| format!("2024-03-{day:02}T09:00:00+08:00");
+    steps.extend([
+        command(
+            "a1",
+            "l-1",
+            "leader",
+            "AnswerItem",
+            &at(6),
+            json!({"item_id": item, "class": "B", "text": "已制定整改方案。"}),
+        ),
+        command(
+            "r1",
+            "d-1",
+            "deputy",
+            "RateAnswer",
+            &at(7),
+            json!({"item_id": item, "rating": "unsatisfied"}),
+        ),
+        command(
+            "a2",
+            "l-1",
+            "leader",
+            "AnswerItem",
+            &at(8),
+            json!({"item_id": item, "class": "A", "text": "已整改完毕。"}),
+        ),
+        command(
+            "r2",
+            "d-1",
+            "deputy",
+            "RateAnswer",
+            &at(9),
+            json!({"item_id": item, "rating": "satisfied"}),
+        ),
+        command(
+            "rc",
+            "liaison-01",
+            "liaison",
+            "ReconcileItem",
+            &at(10),
+            json!({"item_id": item}),
+        ),
+        command(
+            "cl",
+            "l-1",
+            "leader",
+            "CloseItem",
+            &at(11),
+            json!({"item_id": item}),
+        ),
+    ]);
+    ok(&db, &steps);
+    let told = |kind: &str| [format!("{kind} d-1 email"), format!("{kind} d-1 webhook")];
+    let mut expected: Vec<String> = ["assigned", "answered", "answered", "rehandling", "closed"]
+        .iter()
+        .flat_map(|kind| told(kind))
+        .collect();
+    expected.sort();
+    let (summary_first, queued) = step(&db, &settings, "2024-04-10T10:00:00+08:00");
+    assert_eq!(summary_first, expected);
+    let mut ids: Vec<&str> = queued
+        .iter()
+        .filter_map(|notice| notice["id"].as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 10, "each its own id");
+    let before_rebuild = outbox_summary(&db).await;
+    assert_eq!(before_rebuild.len(), 10);
+    // A second item is assigned and nobody runs `remind`; then every projection is rebuilt.
+    let second = lifecycle("2024-S-002");
+    ok(&db, &second[..3]);
+    let rebuilt = huiyin(&db, &["rebuild", "--quiet"], "");
+    assert_eq!(
+        rebuilt.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&rebuilt.stderr)
+    );
+    assert_eq!(
+        outbox_summary(&db).await,
+        before_rebuild,
+        "a rebuild queues nothing"
+    );
+    // …and skips nothing: the next run tells of the second assignment, once.
+    let after = remind(&db, &settings, "2024-04-10T11:00:00+08:00", false);
+    assert_eq!(
+        summary(&after),
+        ["assigned d-1 email", "assigned d-1 webhook"]
+    );
+    assert!(after.iter().all(|notice| notice["item_id"] == "2024-S-002"));
+    assert_eq!(
+        remind(&db, &settings, "2024-04-10T11:00:00+08:00", false),
+        Vec::<Value>::new()
+    );
+    let rebuilt = huiyin(&db, &["rebuild", "--quiet"], "");
+    assert_eq!(rebuilt.status.code(), Some(0));
+    assert_eq!(
+        outbox_summary(&db).await.len(),
+        12,
+        "the second rebuild queues nothing either"
+    );
+    assert_eq!(
+        remind(&db, &settings, "2024-04-11T10:00:00+08:00", false),
+        Vec::<Value>::new()
     );
 }

@@ -191,27 +191,7 @@ macro_rules! outbox_store_impl {
                 queued_at: i64,
             ) -> Result<Vec<String>, StoreError> {
                 let mut tx = self.pool().begin().await?;
-                let mut inserted = Vec::new();
-                for entry in entries {
-                    let id: Option<String> = sqlx::query_scalar(
-                        "INSERT INTO outbox (id, kind, item_id, recipient, channel, address, \
-                         subject, body, queued_at, next_attempt_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
-                         ON CONFLICT (id) DO NOTHING RETURNING id",
-                    )
-                    .bind(&entry.id)
-                    .bind(&entry.kind)
-                    .bind(&entry.item_id)
-                    .bind(&entry.recipient)
-                    .bind(&entry.channel)
-                    .bind(&entry.address)
-                    .bind(&entry.subject)
-                    .bind(&entry.body)
-                    .bind(queued_at)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    inserted.extend(id);
-                }
+                let inserted = <$store>::outbox_insert(&mut tx, entries, queued_at).await?;
                 tx.commit().await?;
                 Ok(inserted)
             }
@@ -315,6 +295,40 @@ macro_rules! outbox_store_impl {
                         })
                     })
                     .collect()
+            }
+        }
+
+        impl $store {
+            /// Queues `entries` in `tx`; an id already queued is left as it is. Returns the ids
+            /// that were new. Shared by [`OutboxStore::enqueue`] and the notice projection's
+            /// commit ([`crate::views::ViewStore::commit_queueing`]).
+            pub(crate) async fn outbox_insert(
+                tx: &mut sqlx::Transaction<'_, $database>,
+                entries: &[OutboxEntry],
+                queued_at: i64,
+            ) -> Result<Vec<String>, StoreError> {
+                let mut inserted = Vec::new();
+                for entry in entries {
+                    let id: Option<String> = sqlx::query_scalar(
+                        "INSERT INTO outbox (id, kind, item_id, recipient, channel, address, \
+                         subject, body, queued_at, next_attempt_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+                         ON CONFLICT (id) DO NOTHING RETURNING id",
+                    )
+                    .bind(&entry.id)
+                    .bind(&entry.kind)
+                    .bind(&entry.item_id)
+                    .bind(&entry.recipient)
+                    .bind(&entry.channel)
+                    .bind(&entry.address)
+                    .bind(&entry.subject)
+                    .bind(&entry.body)
+                    .bind(queued_at)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                    inserted.extend(id);
+                }
+                Ok(inserted)
             }
         }
     };

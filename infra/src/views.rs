@@ -11,6 +11,7 @@
 
 use async_trait::async_trait;
 
+use crate::outbox::OutboxEntry;
 use crate::store::{PostgresStore, SqliteStore, StoreError};
 
 /// One row to write: `Some(body)` upserts it, `None` deletes it.
@@ -253,6 +254,19 @@ pub trait ViewStore: Send + Sync {
         changes: Vec<RowChange>,
     ) -> Result<bool, StoreError>;
 
+    /// As [`ViewStore::commit`], and queues `entries` in the outbox in the same transaction
+    /// (each id at most once ever, `queued_at` Unix seconds). Returns the ids that were new, or
+    /// `None`, changing nothing, when another runner moved the checkpoint first.
+    async fn commit_queueing(
+        &self,
+        projection: &str,
+        from: u64,
+        to: u64,
+        changes: Vec<RowChange>,
+        entries: &[OutboxEntry],
+        queued_at: i64,
+    ) -> Result<Option<Vec<String>>, StoreError>;
+
     /// Replaces every row of `projection` and sets its checkpoint to `to`, atomically (a rebuild).
     async fn replace(
         &self,
@@ -302,6 +316,9 @@ pub trait ViewStore: Send + Sync {
 /// A rebuild in progress: its own transaction ([`ViewStore::begin_rebuild`]).
 #[async_trait]
 pub trait Rebuild: Send {
+    /// The checkpoint of `projection` as it was when the rebuild began (locked since).
+    async fn checkpoint(&mut self, projection: &str) -> Result<u64, StoreError>;
+
     /// The rows among `keys` written so far in this rebuild, as `(key, body)`.
     async fn rows(
         &mut self,
@@ -475,6 +492,21 @@ macro_rules! view_store_impl {
                 to: u64,
                 changes: Vec<RowChange>,
             ) -> Result<bool, StoreError> {
+                let committed = self
+                    .commit_queueing(projection, from, to, changes, &[], 0)
+                    .await?;
+                Ok(committed.is_some())
+            }
+
+            async fn commit_queueing(
+                &self,
+                projection: &str,
+                from: u64,
+                to: u64,
+                changes: Vec<RowChange>,
+                entries: &[OutboxEntry],
+                queued_at: i64,
+            ) -> Result<Option<Vec<String>>, StoreError> {
                 assert!(from <= to);
                 let mut tx = self.pool().begin().await?;
                 sqlx::query(
@@ -494,7 +526,7 @@ macro_rules! view_store_impl {
                 .execute(&mut *tx)
                 .await?;
                 if moved.rows_affected() != 1 {
-                    return Ok(false);
+                    return Ok(None);
                 }
                 if projection == BOARD_PROJECTION {
                     <$store>::write_board_columns(&mut tx, &changes).await?;
@@ -524,8 +556,9 @@ macro_rules! view_store_impl {
                         }
                     }
                 }
+                let inserted = <$store>::outbox_insert(&mut tx, entries, queued_at).await?;
                 tx.commit().await?;
-                Ok(true)
+                Ok(Some(inserted))
             }
 
             async fn begin_rebuild(
@@ -703,6 +736,16 @@ macro_rules! view_store_impl {
 
         #[async_trait]
         impl Rebuild for RebuildTransaction<$database> {
+            async fn checkpoint(&mut self, projection: &str) -> Result<u64, StoreError> {
+                let position: Option<i64> = sqlx::query_scalar(
+                    "SELECT position FROM projection_checkpoints WHERE projection = $1",
+                )
+                .bind(projection)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+                from_i64(position.unwrap_or(0))
+            }
+
             async fn rows(
                 &mut self,
                 projection: &str,

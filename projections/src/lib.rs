@@ -89,6 +89,14 @@ pub trait Projection {
     /// One row.
     type Row: Serialize + DeserializeOwned + Clone + PartialEq + Send;
 
+    /// True when the projection's live runner queues notices as it folds (only
+    /// [`notices::NoticeProjection`], kept current by [`notices::catch_up`]). Then the generic
+    /// [`runner::catch_up`] refuses it (it would move the checkpoint past events without queueing
+    /// their notices), and a rebuild refolds only up to its live checkpoint and leaves it there
+    /// ([`runner::rebuild_all`]): the records after it are still the live runner's to fold and
+    /// queue, and the records before it were queued when the live runner folded them.
+    const QUEUES_NOTICES: bool = false;
+
     /// The key of the row `record` changes, or `None` when it changes none.
     fn key(record: &Record) -> Option<String>;
 

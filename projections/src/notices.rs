@@ -1,14 +1,25 @@
 //! Who is told what, and when (issue 9): a projection keeps what the notice rules need of each
 //! item ([`NoticeRow`]), and [`decide`] turns those rows and a moment into notices.
 //!
-//! **Invariant:** [`decide`] is pure: the moment is an argument, never the clock, so tests move
-//! time by passing a later moment.
+//! Two kinds of notice, queued two ways:
+//! - **status notices** (assigned, answered, re-handling, closed) are queued by the projection's
+//!   live runner, [`catch_up`], as it folds the event that causes them, in the same transaction as
+//!   the rows and the checkpoint ([`infra::views::ViewStore::commit_queueing`]): a crash leaves
+//!   both or neither, so each is queued exactly once however long nobody ran it. A rebuild
+//!   ([`crate::runner::rebuild_all`]) never queues: it refolds only the records the live runner
+//!   has already folded (it keeps this projection's checkpoint, [`Projection::QUEUES_NOTICES`]),
+//!   and has no outbox to write to.
+//! - **time-driven notices** (halfway, due soon, overdue, digest) are decided by [`decide`] from
+//!   the rows and a moment, and queued by whoever runs it (`huiyin remind`, the scheduler).
+//!
+//! **Invariant:** [`decide`] and [`NoticeProjection::fold`] are pure: the moment is an argument,
+//! never the clock, so tests move time by passing a later moment.
 //!
 //! **Invariant:** a notice's id is a hash of its kind, item, round, recipient, channel and the
-//! day it concerns ([`notice_id`]): deciding again at the same moment, or after a rebuild of the
-//! projection, gives the same ids, and the outbox inserts an id only once ever.
+//! day it concerns ([`notice_id`]): deciding again at the same moment gives the same ids, and the
+//! outbox inserts an id only once ever.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aggregates::deadline::WorkingCalendar;
 use aggregates::item::ItemEvent;
@@ -19,7 +30,11 @@ use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::runner::{read_batch, RunnerError};
 use crate::{item_event_of, FoldError, Projection};
+use infra::outbox::OutboxEntry;
+use infra::store::EventStore;
+use infra::views::{RowChange, ViewStore};
 
 /// What a notice is about; the names are those of DESIGN.md §6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -94,17 +109,6 @@ pub struct Named {
     pub name: String,
 }
 
-/// Something that happened to an item that people are told about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Happening {
-    /// `assigned`, `answered`, `rehandling` or `closed`.
-    pub kind: NoticeKind,
-    /// The round it belongs to.
-    pub round: u32,
-    /// Its business time (RFC 3339).
-    pub at: String,
-}
-
 /// What the notice rules need of one item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoticeRow {
@@ -124,8 +128,6 @@ pub struct NoticeRow {
     pub answer_due: Option<Date>,
     /// Business time the current round started (assignment, re-handling, reopening).
     pub round_started_at: Option<String>,
-    /// What happened that people are told about, in order.
-    pub happenings: Vec<Happening>,
 }
 
 /// The notice rules as a projection: one [`NoticeRow`] per item.
@@ -135,6 +137,7 @@ pub struct NoticeProjection;
 impl Projection for NoticeProjection {
     const NAME: &'static str = "notices";
     type Row = NoticeRow;
+    const QUEUES_NOTICES: bool = true;
 
     fn key(record: &Record) -> Option<String> {
         record.stream.strip_prefix("item/").map(str::to_owned)
@@ -146,6 +149,20 @@ impl Projection for NoticeProjection {
     }
 
     fn apply(row: Option<NoticeRow>, record: &Record) -> Result<Option<NoticeRow>, FoldError> {
+        Ok(NoticeProjection::fold(row, record)?.0)
+    }
+}
+
+impl NoticeProjection {
+    /// Folds `record` into its row, as [`Projection::apply`] does, and says which status
+    /// notice the record causes, if any (the live runner queues it; a rebuild drops it).
+    ///
+    /// # Errors
+    /// [`FoldError`] when the record cannot be read as the event its type names.
+    pub fn fold(
+        row: Option<NoticeRow>,
+        record: &Record,
+    ) -> Result<(Option<NoticeRow>, Option<NoticeKind>), FoldError> {
         let event = item_event_of(record)?;
         if let ItemEvent::ItemFiled {
             item_id,
@@ -154,7 +171,7 @@ impl Projection for NoticeProjection {
             ..
         } = &event
         {
-            return Ok(Some(NoticeRow {
+            let row = NoticeRow {
                 item_id: item_id.clone(),
                 title: title.clone(),
                 deputies: deputies
@@ -169,25 +186,19 @@ impl Projection for NoticeProjection {
                 round: 0,
                 answer_due: None,
                 round_started_at: None,
-                happenings: Vec::new(),
-            }));
+            };
+            return Ok((Some(row), None));
         }
-        Ok(row.map(|mut row| {
-            apply_to_row(&mut row, event, &record.at);
-            row
-        }))
+        let Some(mut row) = row else {
+            return Ok((None, None));
+        };
+        let happened = apply_to_row(&mut row, event, &record.at);
+        Ok((Some(row), happened))
     }
 }
 
-fn apply_to_row(row: &mut NoticeRow, event: ItemEvent, at: &str) {
-    let happened = |row: &mut NoticeRow, kind: NoticeKind| {
-        let round = row.round;
-        row.happenings.push(Happening {
-            kind,
-            round,
-            at: at.to_owned(),
-        });
-    };
+/// Folds `event` into `row`; returns the status notice it causes.
+fn apply_to_row(row: &mut NoticeRow, event: ItemEvent, at: &str) -> Option<NoticeKind> {
     match event {
         ItemEvent::ItemAssigned {
             lead_unit,
@@ -201,11 +212,11 @@ fn apply_to_row(row: &mut NoticeRow, event: ItemEvent, at: &str) {
             });
             row.lead_unit = Some(lead_unit);
             start_round(row, 1, answer_due, at);
-            happened(row, NoticeKind::Assigned);
+            Some(NoticeKind::Assigned)
         }
         ItemEvent::ItemAnswered { .. } => {
             row.answer_due = None;
-            happened(row, NoticeKind::Answered);
+            Some(NoticeKind::Answered)
         }
         ItemEvent::RehandlingStarted {
             round, answer_due, ..
@@ -214,18 +225,22 @@ fn apply_to_row(row: &mut NoticeRow, event: ItemEvent, at: &str) {
             round, answer_due, ..
         } => {
             start_round(row, round, answer_due, at);
-            happened(row, NoticeKind::Rehandling);
+            Some(NoticeKind::Rehandling)
         }
-        ItemEvent::ItemClosed { .. } => happened(row, NoticeKind::Closed),
+        ItemEvent::ItemClosed { .. } => Some(NoticeKind::Closed),
         // An approved extension moves the due date of the round still awaiting its answer.
         ItemEvent::ExtensionDecided { due, .. } if row.answer_due.is_some() => {
             row.answer_due = Some(due);
+            None
         }
         ItemEvent::ItemReturned { .. }
         | ItemEvent::ItemRedirected { .. }
         | ItemEvent::ItemMerged { .. }
-        | ItemEvent::ItemWithdrawn { .. } => row.answer_due = None,
-        _ => {}
+        | ItemEvent::ItemWithdrawn { .. } => {
+            row.answer_due = None;
+            None
+        }
+        _ => None,
     }
 }
 
@@ -255,9 +270,6 @@ pub struct NoticeRules {
     pub due_soon_days: i64,
     /// After the first day overdue, the overdue notice repeats every this many days.
     pub overdue_repeat_days: i64,
-    /// A status notice is sent only within this many days of its event (a first run on an old
-    /// ledger does not tell people about years-old events).
-    pub event_window_days: i64,
     /// Digests only on working days.
     pub digest_working_days_only: bool,
     /// The liaison office's recipient id.
@@ -286,7 +298,6 @@ impl Default for NoticeRules {
             daily_at: Time::constant(8, 30, 0, 0),
             due_soon_days: 7,
             overdue_repeat_days: 7,
-            event_window_days: 7,
             digest_working_days_only: true,
             liaison_office: "liaison_office".to_owned(),
             audiences: audiences.into_iter().collect(),
@@ -347,8 +358,9 @@ struct Draft<'a> {
     body: String,
 }
 
-/// The notices due at `now` for `rows`, sorted by item, kind, recipient and channel.
-/// Reminders and digests of a day are due from `daily_at` local time; status notices at once.
+/// The time-driven notices (halfway, due soon, overdue, digest) due at `now` for `rows`, sorted
+/// by item, kind, recipient and channel. A day's are due from `daily_at` local time. (Status
+/// notices are queued as their events are folded: [`catch_up`].)
 pub fn decide<'a>(
     rows: impl IntoIterator<Item = &'a NoticeRow>,
     rules: &NoticeRules,
@@ -366,9 +378,6 @@ pub fn decide<'a>(
     let mut notices = Vec::new();
     let mut open_by_leader: BTreeMap<&str, Vec<&NoticeRow>> = BTreeMap::new();
     for row in rows {
-        for draft in status_drafts(row, rules, now, today) {
-            fan_out(&draft, rules, &mut notices);
-        }
         if let (Some(leader), Some(due)) = (&row.leader, row.answer_due) {
             if let Some(draft) = reminder_draft(row, rules, due, reminder_day) {
                 fan_out(&draft, rules, &mut notices);
@@ -382,45 +391,47 @@ pub fn decide<'a>(
             fan_out(&digest_draft(items, reminder_day), rules, &mut notices);
         }
     }
+    sort_notices(&mut notices);
+    notices
+}
+
+/// Sorts notices by item, kind, recipient and channel, and drops repeated ids.
+pub fn sort_notices(notices: &mut Vec<Notice>) {
     notices.sort_by(|a, b| {
         (&a.item_id, a.kind, &a.to, &a.channel).cmp(&(&b.item_id, b.kind, &b.to, &b.channel))
     });
     notices.dedup_by(|a, b| a.id == b.id);
+}
+
+/// The status notices of `kind` that the record at business time `at` causes, for `row` as
+/// the record left it (its round is the happening's round); the day they concern is the
+/// record's local day. Empty when the rules tell nobody of `kind`.
+pub fn status_notices(
+    row: &NoticeRow,
+    kind: NoticeKind,
+    at: &str,
+    rules: &NoticeRules,
+) -> Vec<Notice> {
+    let Some((_, day)) = local_date(at, &rules.time_zone) else {
+        return Vec::new();
+    };
+    let (subject, body) = status_text(row, kind, row.round);
+    let draft = Draft {
+        kind,
+        item: Some(row),
+        round: row.round,
+        concerns: day,
+        subject,
+        body,
+    };
+    let mut notices = Vec::new();
+    fan_out(&draft, rules, &mut notices);
     notices
 }
 
 fn local_date(at: &str, time_zone: &TimeZone) -> Option<(Timestamp, Date)> {
     let timestamp: Timestamp = at.parse().ok()?;
     Some((timestamp, timestamp.to_zoned(time_zone.clone()).date()))
-}
-
-fn status_drafts<'a>(
-    row: &'a NoticeRow,
-    rules: &NoticeRules,
-    now: Timestamp,
-    today: Date,
-) -> Vec<Draft<'a>> {
-    let oldest = today
-        .checked_sub(rules.event_window_days.days())
-        .unwrap_or(today);
-    row.happenings
-        .iter()
-        .filter_map(|happening| {
-            let (at, day) = local_date(&happening.at, &rules.time_zone)?;
-            if !(at <= now && day >= oldest) {
-                return None;
-            }
-            let (subject, body) = status_text(row, happening.kind, happening.round);
-            Some(Draft {
-                kind: happening.kind,
-                item: Some(row),
-                round: happening.round,
-                concerns: day,
-                subject,
-                body,
-            })
-        })
-        .collect()
 }
 
 fn reminder_draft<'a>(
@@ -607,4 +618,173 @@ fn fan_out(draft: &Draft<'_>, rules: &NoticeRules, notices: &mut Vec<Notice>) {
             }
         }
     }
+}
+
+impl Notice {
+    /// The notice as an outbox row to queue.
+    pub fn entry(&self) -> OutboxEntry {
+        OutboxEntry {
+            id: self.id.clone(),
+            kind: self.kind.as_str().to_owned(),
+            item_id: self.item_id.clone(),
+            recipient: self.to.clone(),
+            channel: self.channel.clone(),
+            address: self.address.clone(),
+            subject: self.subject.clone(),
+            body: self.body.clone(),
+        }
+    }
+}
+
+/// What [`catch_up`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaughtUp {
+    /// The checkpoint reached (records folded).
+    pub checkpoint: u64,
+    /// The status notices it queued that were not queued before, in the order folded.
+    pub queued: Vec<Notice>,
+}
+
+/// Folds every record not yet in the notice projection's table into it, batch by batch, and
+/// queues the status notices they cause in the same transaction as the rows and the checkpoint
+/// ([`ViewStore::commit_queueing`]), `queued_at` (Unix seconds) being the moment of the run.
+/// The live runner of [`NoticeProjection`]: [`crate::runner::catch_up`] refuses it.
+///
+/// # Errors
+/// [`RunnerError`] when the log, the tables or the outbox fail, or a record or row is unreadable.
+pub async fn catch_up(
+    events: &dyn EventStore,
+    views: &dyn ViewStore,
+    rules: &NoticeRules,
+    queued_at: i64,
+) -> Result<CaughtUp, RunnerError> {
+    let mut queued = Vec::new();
+    loop {
+        let from = views.checkpoint(NoticeProjection::NAME).await?;
+        let batch = read_batch(events, from).await?;
+        if batch.is_empty() {
+            return Ok(CaughtUp {
+                checkpoint: from,
+                queued,
+            });
+        }
+        let to = from + batch.len() as u64;
+        let mut rows = stored_rows(views, &batch).await?;
+        let notices = fold_notices(&mut rows, &batch, rules)?;
+        let changes = row_changes(rows)?;
+        let entries: Vec<OutboxEntry> = notices.iter().map(Notice::entry).collect();
+        // A refused commit means another runner moved the checkpoint first (and queued these
+        // notices itself): fold again from it.
+        match views
+            .commit_queueing(
+                NoticeProjection::NAME,
+                from,
+                to,
+                changes,
+                &entries,
+                queued_at,
+            )
+            .await?
+        {
+            Some(inserted) => queued.extend(
+                notices
+                    .into_iter()
+                    .filter(|notice| inserted.contains(&notice.id)),
+            ),
+            None => tracing::debug!(from, "another notice runner got there first"),
+        }
+    }
+}
+
+/// The rows of the notice projection as [`catch_up`] would leave them, and the status notices
+/// it would queue (before the outbox drops those it holds), folded in memory; writes nothing
+/// (`huiyin remind --dry-run`).
+///
+/// # Errors
+/// [`RunnerError`] when the log or the tables fail, or a record or row is unreadable.
+pub async fn pending(
+    events: &dyn EventStore,
+    views: &dyn ViewStore,
+    rules: &NoticeRules,
+) -> Result<(Vec<NoticeRow>, Vec<Notice>), RunnerError> {
+    let (mut from, stored) = views.snapshot(NoticeProjection::NAME).await?;
+    let mut rows: BTreeMap<String, Option<NoticeRow>> = BTreeMap::new();
+    for (key, body) in stored {
+        let row = parse_row(&key, &body)?;
+        rows.insert(key, Some(row));
+    }
+    let mut notices = Vec::new();
+    loop {
+        let batch = read_batch(events, from).await?;
+        if batch.is_empty() {
+            break;
+        }
+        from += batch.len() as u64;
+        notices.extend(fold_notices(&mut rows, &batch, rules)?);
+    }
+    Ok((rows.into_values().flatten().collect(), notices))
+}
+
+fn parse_row(key: &str, body: &str) -> Result<NoticeRow, RunnerError> {
+    serde_json::from_str(body).map_err(|error| RunnerError::Row {
+        projection: NoticeProjection::NAME,
+        key: key.to_owned(),
+        reason: error.to_string(),
+    })
+}
+
+/// The stored rows `batch` touches (`None`: no row yet).
+async fn stored_rows(
+    views: &dyn ViewStore,
+    batch: &[Record],
+) -> Result<BTreeMap<String, Option<NoticeRow>>, RunnerError> {
+    let keys: BTreeSet<String> = batch.iter().filter_map(NoticeProjection::key).collect();
+    let keys: Vec<String> = keys.into_iter().collect();
+    let mut rows: BTreeMap<String, Option<NoticeRow>> =
+        keys.iter().map(|key| (key.clone(), None)).collect();
+    for (key, body) in views.rows(NoticeProjection::NAME, &keys).await? {
+        let row = parse_row(&key, &body)?;
+        rows.insert(key, Some(row));
+    }
+    Ok(rows)
+}
+
+/// Folds `batch` into `rows` (which hold every row it touches); returns the status notices the
+/// records cause, in the order folded.
+fn fold_notices(
+    rows: &mut BTreeMap<String, Option<NoticeRow>>,
+    batch: &[Record],
+    rules: &NoticeRules,
+) -> Result<Vec<Notice>, FoldError> {
+    let mut notices = Vec::new();
+    for record in batch {
+        let Some(key) = NoticeProjection::key(record) else {
+            continue;
+        };
+        let row = rows.get_mut(&key).and_then(Option::take);
+        let (folded, happened) = NoticeProjection::fold(row, record)?;
+        if let (Some(row), Some(kind)) = (&folded, happened) {
+            notices.extend(status_notices(row, kind, &record.at, rules));
+        }
+        rows.insert(key, folded);
+    }
+    Ok(notices)
+}
+
+fn row_changes(rows: BTreeMap<String, Option<NoticeRow>>) -> Result<Vec<RowChange>, RunnerError> {
+    rows.into_iter()
+        .map(|(key, row)| {
+            let body = row.map(|row| serde_json::to_string(&row)).transpose();
+            let body = body.map_err(|error| RunnerError::Row {
+                projection: NoticeProjection::NAME,
+                key: key.clone(),
+                reason: error.to_string(),
+            })?;
+            Ok(RowChange {
+                key,
+                body,
+                board: None,
+            })
+        })
+        .collect()
 }

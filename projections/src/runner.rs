@@ -48,10 +48,19 @@ pub enum RunnerError {
 ///
 /// # Errors
 /// [`RunnerError`] when the log or the tables fail, or a record or row is unreadable.
+///
+/// # Panics
+/// For a projection that queues notices ([`Projection::QUEUES_NOTICES`]): its live runner is
+/// [`crate::notices::catch_up`].
 pub async fn catch_up<P: Projection>(
     events: &dyn EventStore,
     views: &dyn ViewStore,
 ) -> Result<u64, RunnerError> {
+    assert!(
+        !P::QUEUES_NOTICES,
+        "{} queues notices as it folds: its live runner is notices::catch_up",
+        P::NAME
+    );
     loop {
         let from = views.checkpoint(P::NAME).await?;
         let batch: Vec<Record> = read_batch(events, from).await?;
@@ -67,7 +76,11 @@ pub async fn catch_up<P: Projection>(
     }
 }
 
-async fn read_batch(events: &dyn EventStore, from: u64) -> Result<Vec<Record>, RunnerError> {
+/// Up to [`BATCH_RECORDS_MAX`] records from position `from`.
+pub(crate) async fn read_batch(
+    events: &dyn EventStore,
+    from: u64,
+) -> Result<Vec<Record>, RunnerError> {
     let stored: Vec<_> = events
         .read_all(from)
         .take(BATCH_RECORDS_MAX)
@@ -136,6 +149,12 @@ pub const REBUILD_ROWS_CACHED_MAX: usize = 8_192;
 pub trait Rebuilding: Send {
     /// The projection's name.
     fn name(&self) -> &'static str;
+    /// True when the rebuild must stop at the projection's live checkpoint
+    /// ([`Projection::QUEUES_NOTICES`]).
+    fn stops_at_live_checkpoint(&self) -> bool;
+    /// Folds no record at or after `position` (the live checkpoint, for a projection that
+    /// [`Rebuilding::stops_at_live_checkpoint`]).
+    fn stop_at(&mut self, position: u64);
     /// The keys `records` touch whose rows are not in memory and may have been written out:
     /// to be read back and given to [`Rebuilding::load`]. (While nothing has been written out,
     /// a key not in memory has no row, and none is returned.)
@@ -188,6 +207,8 @@ impl<R> CachedRow<R> {
 /// `P` being rebuilt: a bounded cache of its rows ([`Rebuilding`]).
 pub struct Rebuilt<P: Projection> {
     rows: HashMap<String, CachedRow<P::Row>>,
+    /// No record at or after this position is folded.
+    stop_at: u64,
     rows_cached_max: usize,
     records_folded: u64,
     /// Whether any row has been written out (so may be stored and not in memory).
@@ -205,6 +226,7 @@ impl<P: Projection> Rebuilt<P> {
     pub fn with_rows_cached_max(rows_cached_max: usize) -> Self {
         Rebuilt {
             rows: HashMap::new(),
+            stop_at: u64::MAX,
             rows_cached_max: rows_cached_max.max(1),
             records_folded: 0,
             written_out: false,
@@ -244,9 +266,20 @@ where
         P::NAME
     }
 
+    fn stops_at_live_checkpoint(&self) -> bool {
+        P::QUEUES_NOTICES
+    }
+
+    fn stop_at(&mut self, position: u64) {
+        self.stop_at = position;
+    }
+
     fn keys_to_load(&mut self, records: &[Record]) -> Vec<String> {
         let mut to_load = BTreeSet::new();
         for record in records {
+            if record.position >= self.stop_at {
+                break;
+            }
             let Some(key) = P::key(record) else {
                 continue;
             };
@@ -291,6 +324,9 @@ where
     }
 
     fn apply(&mut self, record: &Record) -> Result<(), FoldError> {
+        if record.position >= self.stop_at {
+            return Ok(());
+        }
         assert_eq!(record.position, self.records_folded, "records out of order");
         if let Some(key) = P::key(record) {
             let cached = self
@@ -358,6 +394,8 @@ pub async fn rebuild<P: Projection>(
 /// of [`BATCH_RECORDS_MAX`], each fold keeps a bounded cache of rows ([`Rebuilt`]), writing
 /// rows out of it into the transaction and reading them back when a later record needs them.
 /// `progress(records_read, tree_size)` is called as it goes. Returns the records read.
+/// A projection that queues notices ([`Projection::QUEUES_NOTICES`]) is refolded only up to
+/// its live checkpoint, which stays where it was: a rebuild queues nothing and skips nothing.
 ///
 /// # Errors
 /// [`RunnerError`] when the log or the tables fail, or a record is unreadable; then nothing
@@ -370,6 +408,13 @@ pub async fn rebuild_all(
 ) -> Result<u64, RunnerError> {
     let names: Vec<&'static str> = folds.iter().map(|fold| fold.name()).collect();
     let mut rebuild = views.begin_rebuild(&names).await?;
+    // Read under the rebuild's lock on the checkpoints: no live runner moves them meanwhile.
+    for fold in folds.iter_mut() {
+        if fold.stops_at_live_checkpoint() {
+            let live = rebuild.checkpoint(fold.name()).await?;
+            fold.stop_at(live);
+        }
+    }
     let tree_size = events.head().await?.tree_size;
     let mut read = 0_u64;
     let mut records = events.read_all(0);

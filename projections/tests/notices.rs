@@ -5,7 +5,7 @@ use aggregates::deadline::WorkingCalendar;
 use jiff::civil::date;
 use jiff::Timestamp;
 use projections::notices::{
-    decide, Address, Happening, Named, Notice, NoticeKind, NoticeRow, NoticeRules,
+    decide, status_notices, Address, Named, Notice, NoticeKind, NoticeRow, NoticeRules,
 };
 
 /// Assigned on 2024-03-05 to l-1 and 执行局, due 2024-06-05, unanswered.
@@ -25,11 +25,6 @@ fn assigned() -> NoticeRow {
         round: 1,
         answer_due: Some(date(2024, 6, 5)),
         round_started_at: Some("2024-03-05T09:00:00+08:00".to_owned()),
-        happenings: vec![Happening {
-            kind: NoticeKind::Assigned,
-            round: 1,
-            at: "2024-03-05T09:00:00+08:00".to_owned(),
-        }],
     }
 }
 
@@ -131,27 +126,43 @@ fn an_answered_round_gets_no_reminders() {
     assert!(notices.is_empty(), "{notices:?}");
 }
 
+/// The assignment's notices, as the live runner queues them when it folds the event.
+fn told_of_assignment(rules: &NoticeRules, row: &NoticeRow) -> Vec<Notice> {
+    status_notices(
+        row,
+        NoticeKind::Assigned,
+        "2024-03-05T09:00:00+08:00",
+        rules,
+    )
+}
+
 #[test]
-fn status_notices_are_told_only_for_past_events_within_the_window() {
+fn decide_gives_no_status_notices_they_are_queued_as_events_are_folded() {
     let rules = rules();
     let row = assigned();
-    assert!(
-        run(&rules, &row, "2024-03-05T08:59:59+08:00").is_empty(),
-        "not before it happened"
+    for now in ["2024-03-05T10:00:00+08:00", "2024-04-05T10:00:00+08:00"] {
+        let notices = run(&rules, &row, now);
+        assert!(of_kind(&notices, NoticeKind::Assigned).is_empty(), "{now}");
+    }
+}
+
+#[test]
+fn a_status_notice_concerns_the_events_local_day_and_goes_to_the_deputies() {
+    let rules = rules();
+    let late = status_notices(
+        &assigned(),
+        NoticeKind::Assigned,
+        "2024-03-05T17:30:00Z",
+        &rules,
     );
-    assert_eq!(
-        of_kind(
-            &run(&rules, &row, "2024-03-12T23:00:00+08:00"),
-            NoticeKind::Assigned
-        )
-        .len(),
-        1
-    );
-    assert!(of_kind(
-        &run(&rules, &row, "2024-03-13T09:00:00+08:00"),
-        NoticeKind::Assigned
-    )
-    .is_empty());
+    assert_eq!(late.len(), 1);
+    assert_eq!(late[0].to, "d-1");
+    assert_eq!(late[0].round, 1);
+    // 17:30 UTC is already the next day in Shanghai.
+    assert_eq!(late[0].concerns, date(2024, 3, 6));
+    let mut off = rules.clone();
+    off.audiences.insert(NoticeKind::Assigned, Vec::new());
+    assert!(told_of_assignment(&off, &assigned()).is_empty());
 }
 
 #[test]
@@ -168,7 +179,7 @@ fn each_channel_of_a_recipient_gets_its_own_notice_and_id() {
         },
     ];
     rules.addresses.insert("d-1".to_owned(), addresses);
-    let notices = run(&rules, &assigned(), "2024-03-05T10:00:00+08:00");
+    let notices = told_of_assignment(&rules, &assigned());
     let assigned = of_kind(&notices, NoticeKind::Assigned);
     assert_eq!(assigned.len(), 2);
     assert_eq!(assigned[0].channel, "email");
@@ -182,7 +193,7 @@ fn each_channel_of_a_recipient_gets_its_own_notice_and_id() {
 
 #[test]
 fn a_recipient_without_an_address_is_queued_on_channel_none() {
-    let notices = run(&rules(), &assigned(), "2024-03-05T10:00:00+08:00");
+    let notices = told_of_assignment(&rules(), &assigned());
     let assigned = of_kind(&notices, NoticeKind::Assigned);
     assert_eq!(assigned.len(), 1);
     assert_eq!(assigned[0].channel, "none");
