@@ -48,6 +48,10 @@ pub(crate) enum Command {
     /// Delivers the queued notifications that are due (e-mail, webhook), with retries; prints a
     /// JSON summary.
     Send(SendArgs),
+    /// Runs until Ctrl-C or SIGTERM: queues status notices as the log grows, the day's
+    /// reminders and digests at [reminders] daily_at, and delivers what is due every
+    /// --send-every-s seconds (and at once after queueing). Run it beside `huiyin serve`.
+    Notify(NotifyArgs),
     /// Rebuilds every projection table from position 0, with a progress bar.
     Rebuild(RebuildArgs),
     /// Signs, stores and prints a checkpoint of the current log (C2SP tlog-checkpoint note).
@@ -285,6 +289,13 @@ pub(crate) struct RemindArgs {
     /// Print what would be queued, and queue nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NotifyArgs {
+    /// Seconds between looks at the outbox for notifications due (retries after back-off).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub(crate) send_every_s: u64,
 }
 
 #[derive(Debug, Args)]

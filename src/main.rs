@@ -105,6 +105,11 @@ async fn run_on_store(
             let sender = config::load_sender(config_path)?;
             remind::send(stores, rules, sender, args).await
         }
+        Command::Notify(args) => {
+            let notice_rules = config::load_notice_rules(config_path)?;
+            let sender = config::load_sender(config_path)?;
+            remind::notify(stores.clone(), rules, notice_rules, sender, args).await
+        }
         Command::Checkpoint(args) => proof::checkpoint(store, args, origin).await,
         Command::Cosign(args) => proof::cosign(store, args).await,
         Command::Prove(args) => proof::prove(store, args).await,

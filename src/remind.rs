@@ -9,7 +9,7 @@ use infra::store::Stores;
 use projections::notices::NoticeRules;
 use serde_json::json;
 
-use crate::cli::{RemindArgs, SendArgs};
+use crate::cli::{NotifyArgs, RemindArgs, SendArgs};
 use crate::config::SenderSettings;
 use crate::output;
 use huiyin::when::parse_moment;
@@ -83,5 +83,45 @@ pub(crate) async fn send(
         "dead": report.dead,
         "lost_races": report.lost_races,
     }))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `huiyin notify`: the scheduler ([`huiyin::scheduler::run`]) on the system clock until
+/// Ctrl-C or SIGTERM.
+///
+/// # Errors
+/// When the first line cannot be printed.
+pub(crate) async fn notify(
+    stores: Stores,
+    rules: &Rules,
+    notice_rules: NoticeRules,
+    sender: SenderSettings,
+    args: NotifyArgs,
+) -> anyhow::Result<ExitCode> {
+    let delivery = huiyin::scheduler::Delivery {
+        channels: sender.channels,
+        policy: sender.policy,
+        every: std::time::Duration::from_secs(args.send_every_s),
+    };
+    let daily_at = notice_rules.daily_at;
+    let (progress, _) = tokio::sync::watch::channel(huiyin::scheduler::Progress::default());
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let scheduler = tokio::spawn(huiyin::scheduler::run(
+        stores,
+        rules.deadlines.calendar.clone(),
+        notice_rules,
+        Some(delivery),
+        std::sync::Arc::new(huiyin::scheduler::SystemTimer),
+        progress,
+        stopping,
+    ));
+    output::text(&format!(
+        "huiyin: notifying (reminders daily at {}, outbox every {} s); Ctrl-C stops",
+        daily_at, args.send_every_s
+    ))?;
+    crate::serve::shutdown_signal().await;
+    let _ = stop.send(true);
+    let _ = scheduler.await;
+    eprintln!("huiyin: stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -145,11 +145,7 @@ pub fn next_daily_at(after: Timestamp, rules: &NoticeRules) -> Timestamp {
             .ok()
     };
     let today = at_on(local.date()).filter(|today| *today > after);
-    let tomorrow = local
-        .date()
-        .checked_add(1.day())
-        .ok()
-        .and_then(at_on);
+    let tomorrow = local.date().checked_add(1.day()).ok().and_then(at_on);
     today
         .or(tomorrow)
         .unwrap_or_else(|| after.checked_add(24.hours()).unwrap_or(after))
@@ -168,7 +164,7 @@ pub struct Delivery {
 }
 
 /// What [`run`] has done so far, published after every pass (tests wait on it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Progress {
     /// Passes completed.
     pub passes: u64,

@@ -129,7 +129,7 @@ async fn sign_checkpoints(
 }
 
 /// Completes on Ctrl-C or, on Unix, SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let interrupt = async {
         if let Err(error) = tokio::signal::ctrl_c().await {
             tracing::warn!(%error, "cannot wait for Ctrl-C");

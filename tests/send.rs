@@ -53,7 +53,7 @@ pub fn trials() -> Vec<Trial> {
     trials
 }
 
-const SECRET: &[u8] = b"gateway-shared-secret";
+pub const SECRET: &[u8] = b"gateway-shared-secret";
 
 /// A clock the test moves.
 struct TestClock(Mutex<Timestamp>);
@@ -129,16 +129,16 @@ async fn smtp_session(socket: TcpStream, mails: Mails) -> std::io::Result<()> {
 
 /// One request a webhook receiver got.
 #[derive(Debug, Clone)]
-struct Received {
-    id: String,
-    accepted: bool,
-    signature_ok: bool,
-    body: Value,
+pub struct Received {
+    pub id: String,
+    pub accepted: bool,
+    pub signature_ok: bool,
+    pub body: Value,
 }
 
 /// A loopback HTTP receiver that checks the signature and refuses the first `refuse_first`
 /// requests with 500 (all of them with `usize::MAX`).
-async fn webhook_receiver(refuse_first: usize) -> (String, Arc<Mutex<Vec<Received>>>) {
+pub async fn webhook_receiver(refuse_first: usize) -> (String, Arc<Mutex<Vec<Received>>>) {
     let (url, seen, _) = receiver(refuse_first, usize::MAX).await;
     (url, seen)
 }

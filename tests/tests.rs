@@ -17,6 +17,7 @@ mod proof;
 mod raw;
 mod read_side;
 mod remind;
+mod scheduler;
 mod send;
 mod store;
 mod store_batch;
@@ -38,6 +39,7 @@ fn main() {
     trials.extend(hostile::trials());
     trials.extend(read_side::trials());
     trials.extend(remind::trials());
+    trials.extend(scheduler::trials());
     trials.extend(send::trials());
     trials.extend(vectors::trials());
     trials.extend(vectors::note_trials());
