@@ -47,6 +47,11 @@ pub fn trials() -> Vec<Trial> {
     ));
     trials.extend(on_both(
         "send",
+        "two_concurrent_senders_deliver_each_notice_once",
+        two_concurrent_senders_deliver_each_notice_once,
+    ));
+    trials.extend(on_both(
+        "send",
         "a_sender_killed_mid_delivery_loses_nothing_and_repeats_only_the_id_in_flight",
         a_sender_killed_mid_delivery_loses_nothing_and_repeats_only_the_id_in_flight,
     ));
@@ -475,14 +480,20 @@ async fn a_sender_stopped_mid_batch_and_restarted_delivers_each_once(db: Fresh) 
     assert_eq!(ids, expected, "every notification once, none twice");
 }
 
-/// Starts `huiyin send` with a webhook-only configuration pointing at `url`.
-fn spawn_send(db: &Fresh, config: &std::path::Path) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_huiyin"))
+/// Starts `huiyin send` with a webhook-only configuration pointing at `url`, on the real clock
+/// or at `now`.
+fn spawn_send(db: &Fresh, config: &std::path::Path, now: Option<Timestamp>) -> std::process::Child {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_huiyin"));
+    command
         .arg("--db")
         .arg(&db.url)
         .arg("--config")
         .arg(config)
-        .arg("send")
+        .arg("send");
+    if let Some(now) = now {
+        command.arg("--now").arg(now.to_string());
+    }
+    command
         .env(
             "HUIYIN_WEBHOOK_SECRET",
             std::str::from_utf8(SECRET).expect("ASCII"),
@@ -510,7 +521,7 @@ async fn a_sender_killed_mid_delivery_loses_nothing_and_repeats_only_the_id_in_f
     let dir = tempfile::tempdir().expect("temporary folder");
     let config = dir.path().join("huiyin.toml");
     std::fs::write(&config, format!("[sender.webhook]\nurl = \"{url}\"\n")).expect("write");
-    let mut first = spawn_send(&db, &config);
+    let mut first = spawn_send(&db, &config, None);
     tokio::time::timeout(Duration::from_secs(60), held.notified())
         .await
         .expect("the third delivery arrives within the bound");
@@ -522,13 +533,40 @@ async fn a_sender_killed_mid_delivery_loses_nothing_and_repeats_only_the_id_in_f
         .filter(|row| row.state == DeliveryState::Sent)
         .count();
     assert_eq!(sent_before, 2, "two recorded before the kill");
-    let second = spawn_send(&db, &config)
+    // A sender restarted at once delivers the three never tried, and leaves the one in flight
+    // alone: the killed sender's claim on it holds until its lease runs out.
+    let second = spawn_send(&db, &config, None)
         .wait_with_output()
         .expect("second sender");
     assert!(
         second.status.success(),
         "{}",
         String::from_utf8_lossy(&second.stderr)
+    );
+    let in_flight = seen.lock().expect("seen")[2].id.clone();
+    let rows = stores.outbox.list().await.expect("list");
+    let pending: Vec<&OutboxRow> = rows
+        .iter()
+        .filter(|row| row.state == DeliveryState::Pending)
+        .collect();
+    assert_eq!(pending.len(), 1, "only the one in flight is left");
+    assert_eq!(pending[0].entry.id, in_flight);
+    assert_eq!(
+        seen.lock().expect("seen").len(),
+        6,
+        "nothing delivered twice yet"
+    );
+    // After the lease, a sender delivers it again.
+    let after_lease = Timestamp::now()
+        .checked_add(notify::CLAIM_LEASE + Duration::from_secs(1))
+        .expect("in range");
+    let third = spawn_send(&db, &config, Some(after_lease))
+        .wait_with_output()
+        .expect("third sender");
+    assert!(
+        third.status.success(),
+        "{}",
+        String::from_utf8_lossy(&third.stderr)
     );
     let rows = stores.outbox.list().await.expect("list");
     assert!(rows
@@ -538,11 +576,58 @@ async fn a_sender_killed_mid_delivery_loses_nothing_and_repeats_only_the_id_in_f
     assert!(seen.iter().all(|received| received.signature_ok));
     let mut ids: Vec<String> = seen.iter().map(|received| received.id.clone()).collect();
     ids.sort();
-    let in_flight = seen[2].id.clone();
     let mut expected: Vec<String> = entries.iter().map(|entry| entry.id.clone()).collect();
     expected.push(in_flight);
     expected.sort();
     // Nothing lost; the one in flight at the kill arrives twice with the same notice id, which
     // the gateway drops (at-least-once delivery, see notify's invariant).
     assert_eq!(ids, expected);
+}
+
+async fn two_concurrent_senders_deliver_each_notice_once(db: Fresh) {
+    // Two senders as two processes would be: each its own connections to the one outbox.
+    let first = open_stores(&db.url).await.expect("open");
+    let second = open_stores(&db.url).await.expect("open");
+    let (url, seen) = webhook_receiver(0).await;
+    let channels = Channels {
+        email: None,
+        webhook: Some(Arc::new(
+            WebhookChannel::new(&url, SECRET.to_vec()).expect("url"),
+        )),
+    };
+    let clock = TestClock::at("2024-05-29T01:00:00Z");
+    let entries: Vec<OutboxEntry> = (0..40)
+        .map(|index| entry(&format!("c-{index:02}"), "webhook", "13800000000"))
+        .collect();
+    first
+        .outbox
+        .enqueue(&entries, clock.now().as_second())
+        .await
+        .expect("enqueue");
+    let stop = AtomicBool::new(false);
+    let policy = policy(5);
+    let (one, two) = tokio::join!(
+        send_due(&*first.outbox, &channels, &policy, &clock, &stop),
+        send_due(&*second.outbox, &channels, &policy, &clock, &stop),
+    );
+    let (one, two) = (one.expect("first sender"), two.expect("second sender"));
+    assert_eq!(one.sent + two.sent, 40, "{one:?} {two:?}");
+    assert_eq!(
+        one.lost_races + two.lost_races,
+        0,
+        "nobody delivered what another held"
+    );
+    let mut ids: Vec<String> = seen
+        .lock()
+        .expect("seen")
+        .iter()
+        .map(|received| received.id.clone())
+        .collect();
+    ids.sort();
+    let expected: Vec<String> = entries.iter().map(|entry| entry.id.clone()).collect();
+    assert_eq!(ids, expected, "each notice delivered once");
+    let rows = first.outbox.list().await.expect("list");
+    assert!(rows
+        .iter()
+        .all(|row| row.state == DeliveryState::Sent && row.attempts == 1));
 }

@@ -5,9 +5,17 @@
 //! ([`OutboxStore::enqueue`] is `INSERT … ON CONFLICT (id) DO NOTHING`). The outbox is outside
 //! the ledger: nothing here ever writes to `events`, and a failed delivery never touches it.
 //!
-//! **Invariant:** an attempt is recorded and the notification's state moved in one transaction,
-//! and only from the attempt count the sender read ([`OutboxStore::record_attempt`] is a
-//! compare-and-set), so two senders never both record the same attempt.
+//! **Invariant:** a sender claims a notification before delivering it
+//! ([`OutboxStore::claim_next`]: one statement sets `claimed_until`, on PostgreSQL over a row
+//! locked `FOR UPDATE SKIP LOCKED`, on SQLite under its single writer lock), and no other sender
+//! takes a claimed notification until the claim is cleared or its lease runs out: two senders
+//! never deliver one notice twice. Only a sender that stops between its channel accepting a
+//! notice and recording the attempt (killed) lets it be delivered again, after the lease.
+//!
+//! **Invariant:** an attempt is recorded, the notification's state moved and its claim cleared
+//! in one transaction, and only from the attempt count the sender read
+//! ([`OutboxStore::record_attempt`] is a compare-and-set), so two senders never both record the
+//! same attempt.
 //!
 //! The same SQL serves both backends (`$n` placeholders), stamped out by `outbox_store_impl!`.
 
@@ -127,6 +135,19 @@ pub trait OutboxStore: Send + Sync {
     /// Up to `limit` pending notifications due at `now` (Unix seconds), oldest first.
     async fn due(&self, now: i64, limit: u32) -> Result<Vec<OutboxRow>, StoreError>;
 
+    /// Claims the pending notification due at `now` (Unix seconds) that has waited longest and
+    /// that nobody holds a claim on, until `claimed_until`; returns it, or `None` when none is
+    /// left. The claim ends when its attempt is recorded, or at `claimed_until`.
+    async fn claim_next(
+        &self,
+        now: i64,
+        claimed_until: i64,
+    ) -> Result<Option<OutboxRow>, StoreError>;
+
+    /// Up to `limit` dead notifications, the most recently given up on first, each with the
+    /// error of its last attempt.
+    async fn dead(&self, limit: u32) -> Result<Vec<(OutboxRow, Option<String>)>, StoreError>;
+
     /// Records `attempt` and moves its notification to `attempt.state`, atomically, if no other
     /// attempt was recorded since it was read. Returns false, changing nothing, otherwise.
     async fn record_attempt(&self, attempt: &Attempt) -> Result<bool, StoreError>;
@@ -149,6 +170,48 @@ type RowTuple = (
     i64,
     i64,
 );
+
+/// A dead notification's row and its last attempt's error.
+type DeadTuple = (
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    i64,
+    String,
+    i64,
+    i64,
+    Option<String>,
+);
+
+fn split_dead(tuple: DeadTuple) -> (RowTuple, Option<String>) {
+    let (
+        id,
+        kind,
+        item_id,
+        recipient,
+        channel,
+        address,
+        subject,
+        body,
+        queued_at,
+        state,
+        n,
+        next,
+        error,
+    ) = tuple;
+    (
+        (
+            id, kind, item_id, recipient, channel, address, subject, body, queued_at, state, n,
+            next,
+        ),
+        error,
+    )
+}
 
 const ROW_COLUMNS: &str = "id, kind, item_id, recipient, channel, address, subject, body, \
                            queued_at, state, attempts, next_attempt_at";
@@ -182,7 +245,7 @@ fn attempt_count(value: i64) -> Result<u32, StoreError> {
 }
 
 macro_rules! outbox_store_impl {
-    ($store:ty, $database:ty) => {
+    ($store:ty, $database:ty, $skip_locked:literal) => {
         #[async_trait]
         impl OutboxStore for $store {
             async fn enqueue(
@@ -233,11 +296,62 @@ macro_rules! outbox_store_impl {
                 rows.into_iter().map(row_of).collect()
             }
 
+            async fn claim_next(
+                &self,
+                now: i64,
+                claimed_until: i64,
+            ) -> Result<Option<OutboxRow>, StoreError> {
+                assert!(claimed_until > now);
+                let sql = format!(
+                    "UPDATE outbox SET claimed_until = $2 WHERE id = (\
+                     SELECT id FROM outbox \
+                     WHERE state = 'pending' AND next_attempt_at <= $1 AND claimed_until <= $1 \
+                     ORDER BY next_attempt_at, queued_at, id LIMIT 1{}) \
+                     AND state = 'pending' AND claimed_until <= $1 \
+                     RETURNING {ROW_COLUMNS}",
+                    $skip_locked
+                );
+                let row: Option<RowTuple> = sqlx::query_as(&sql)
+                    .bind(now)
+                    .bind(claimed_until)
+                    .fetch_optional(self.pool())
+                    .await?;
+                row.map(row_of).transpose()
+            }
+
+            async fn dead(
+                &self,
+                limit: u32,
+            ) -> Result<Vec<(OutboxRow, Option<String>)>, StoreError> {
+                let columns = ROW_COLUMNS
+                    .split(", ")
+                    .map(|column| format!("o.{column}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "SELECT {columns}, a.error FROM outbox o \
+                     LEFT JOIN outbox_attempts a ON a.id = o.id AND a.attempt = o.attempts \
+                     WHERE o.state = 'dead' \
+                     ORDER BY COALESCE(a.at, o.queued_at) DESC, o.id LIMIT $1"
+                );
+                let rows: Vec<(RowTuple, Option<String>)> = sqlx::query_as::<_, DeadTuple>(&sql)
+                    .bind(i64::from(limit))
+                    .fetch_all(self.pool())
+                    .await?
+                    .into_iter()
+                    .map(split_dead)
+                    .collect();
+                rows.into_iter()
+                    .map(|(tuple, error)| Ok((row_of(tuple)?, error)))
+                    .collect()
+            }
+
             async fn record_attempt(&self, attempt: &Attempt) -> Result<bool, StoreError> {
                 assert!(attempt.attempt >= 1);
                 let mut tx = self.pool().begin().await?;
                 let moved = sqlx::query(
-                    "UPDATE outbox SET state = $1, attempts = $2, next_attempt_at = $3 \
+                    "UPDATE outbox SET state = $1, attempts = $2, next_attempt_at = $3, \
+                     claimed_until = 0 \
                      WHERE id = $4 AND attempts = $5 AND state = 'pending'",
                 )
                 .bind(attempt.state.as_str())
@@ -334,5 +448,7 @@ macro_rules! outbox_store_impl {
     };
 }
 
-outbox_store_impl!(SqliteStore, sqlx::Sqlite);
-outbox_store_impl!(PostgresStore, sqlx::Postgres);
+// SQLite has one writer at a time, so its UPDATE claims alone; PostgreSQL skips the rows
+// another sender's claim holds locked.
+outbox_store_impl!(SqliteStore, sqlx::Sqlite, "");
+outbox_store_impl!(PostgresStore, sqlx::Postgres, " FOR UPDATE SKIP LOCKED");

@@ -9,6 +9,9 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::{Channel, DeliveryError};
 
+/// One delivery (connection and every SMTP command) takes at most this long.
+pub const DELIVERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Delivers `email` notifications through one SMTP server (plain SMTP: a relay inside the
 /// court's network, or a loopback one in tests).
 pub struct SmtpChannel {
@@ -38,6 +41,7 @@ impl SmtpChannel {
         })?;
         let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
             .port(port)
+            .timeout(Some(DELIVERY_TIMEOUT))
             .build();
         Ok(SmtpChannel { transport, from })
     }
@@ -70,10 +74,14 @@ impl Channel for SmtpChannel {
             .header(ContentType::TEXT_PLAIN)
             .body(entry.body.clone())
             .map_err(|error| DeliveryError(format!("cannot build the message: {error}")))?;
-        self.transport
-            .send(message)
-            .await
-            .map(|_| ())
-            .map_err(|error| DeliveryError(format!("SMTP: {error}")))
+        match tokio::time::timeout(DELIVERY_TIMEOUT, self.transport.send(message)).await {
+            Ok(sent) => sent
+                .map(|_| ())
+                .map_err(|error| DeliveryError(format!("SMTP: {error}"))),
+            Err(_) => Err(DeliveryError(format!(
+                "SMTP: no answer within {} s",
+                DELIVERY_TIMEOUT.as_secs()
+            ))),
+        }
     }
 }

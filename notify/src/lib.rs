@@ -9,10 +9,16 @@
 //!   gateways).
 //! - [`Clock`]: the moment, injected, so tests move time instead of waiting.
 //!
+//! **Invariant:** concurrent senders never deliver one notice twice: each notification is
+//! claimed for [`CLAIM_LEASE`] before its delivery starts
+//! ([`infra::outbox::OutboxStore::claim_next`]), and recording the attempt ends the claim.
+//!
 //! **Invariant:** delivery is at least once, duplicates are recognisable: a notification is
-//! marked sent only after its channel accepted it, so a sender stopped between the two delivers
-//! it again, carrying the same notice id (the e-mail's `Message-ID`, the webhook's
-//! `X-Huiyin-Notice-Id`) for the receiver to drop the copy. Between attempts (the only place
+//! marked sent only after its channel accepted it, so a sender killed between the two leaves it
+//! claimed, and once the lease has run out a sender delivers it again, carrying the same notice
+//! id (the e-mail's `Message-ID`, the webhook's `X-Huiyin-Notice-Id`) for the receiver to drop
+//! the copy. That window is one notification wide (claims are taken one at a time, and the
+//! attempt is recorded right after the channel answers). Between attempts (the only place
 //! [`send_due`] can be told to stop) nothing is lost or repeated.
 //!
 //! **Invariant:** nothing here writes to the ledger; a failed delivery is an attempt row.
@@ -100,8 +106,15 @@ impl RetryPolicy {
     }
 }
 
-/// At most this many notifications are read per pass.
+/// At most this many notifications are tried per pass.
 pub const BATCH_NOTIFICATIONS_MAX: u32 = 200;
+
+/// How long a sender's claim on a notification holds: longer than any one delivery may take
+/// (each channel bounds its own), so a claim runs out only when its sender has died.
+pub const CLAIM_LEASE: Duration = Duration::from_secs(300);
+
+const _: () = assert!(CLAIM_LEASE.as_secs() >= 4 * webhook::DELIVERY_TIMEOUT.as_secs());
+const _: () = assert!(CLAIM_LEASE.as_secs() >= 4 * email::DELIVERY_TIMEOUT.as_secs());
 
 /// What one pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -124,7 +137,8 @@ pub enum SendError {
     Store(#[from] StoreError),
 }
 
-/// Delivers every notification due at the clock's moment, oldest first, recording each attempt;
+/// Delivers every notification due at the clock's moment, oldest first, claiming each before
+/// its delivery and recording each attempt (at most [`BATCH_NOTIFICATIONS_MAX`] per pass);
 /// stops early, between two attempts, once `stop` is set.
 ///
 /// # Errors
@@ -137,13 +151,15 @@ pub async fn send_due(
     stop: &AtomicBool,
 ) -> Result<SendReport, SendError> {
     let mut report = SendReport::default();
-    let due = outbox
-        .due(clock.now().as_second(), BATCH_NOTIFICATIONS_MAX)
-        .await?;
-    for notification in due {
+    let lease = i64::try_from(CLAIM_LEASE.as_secs()).unwrap_or(i64::MAX);
+    for _ in 0..BATCH_NOTIFICATIONS_MAX {
         if stop.load(Ordering::SeqCst) {
             break;
         }
+        let now = clock.now().as_second();
+        let Some(notification) = outbox.claim_next(now, now.saturating_add(lease)).await? else {
+            break;
+        };
         let attempt = attempt_once(channels, policy, clock, &notification).await;
         if !outbox.record_attempt(&attempt).await? {
             report.lost_races += 1;

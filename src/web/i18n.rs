@@ -208,10 +208,11 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("dead.channel", "渠道", "Channel"),
     ("dead.attempts", "尝试次数", "Attempts"),
     ("dead.subject", "主题", "Subject"),
+    ("dead.error", "最后一次失败原因", "Last error"),
     (
         "dead.more",
-        "仅显示前若干条。",
-        "Only the first ones are shown.",
+        "仅显示最近放弃的若干条。",
+        "Only the most recently given up on are shown.",
     ),
     // Statuses.
     ("status.filed", "已登记", "Filed"),

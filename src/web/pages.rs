@@ -6,7 +6,7 @@ use aggregates::actor::Role;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use infra::outbox::{DeliveryState, OutboxRow};
+use infra::outbox::OutboxRow;
 use infra::views::{BoardChoices, BoardSort};
 use maud::{html, Markup};
 use projections::board::{BoardItem, BoardRow, BoardView};
@@ -355,10 +355,11 @@ pub(crate) async fn board(
         .await
         .map_err(|error| PageError::failed(lang, error))?;
     let dead = if principal.role == Role::Liaison {
+        // One more than is shown, to know whether there are more.
         let rows = state
             .stores
             .outbox
-            .list()
+            .dead(DEAD_NOTICES_SHOWN_MAX as u32 + 1)
             .await
             .map_err(|error| PageError::failed(lang, error))?;
         Some(rows)
@@ -563,14 +564,12 @@ fn to_the_minute(at: &str) -> String {
     }
 }
 
-fn dead_notices(lang: Lang, rows: &[OutboxRow]) -> Markup {
-    let dead: Vec<&OutboxRow> = rows
-        .iter()
-        .filter(|row| row.state == DeliveryState::Dead)
-        .collect();
+/// The newest dead notifications (at most [`DEAD_NOTICES_SHOWN_MAX`] of `dead`, which may hold
+/// one more), each with its last error.
+fn dead_notices(lang: Lang, dead: &[(OutboxRow, Option<String>)]) -> Markup {
     html! {
         section id="dead-notifications" {
-            h2 { (lang.t("dead.title")) " (" (dead.len()) ")" }
+            h2 { (lang.t("dead.title")) " (" (dead.len().min(DEAD_NOTICES_SHOWN_MAX)) @if dead.len() > DEAD_NOTICES_SHOWN_MAX { "+" } ")" }
             @if dead.is_empty() {
                 p { (lang.t("dead.none")) }
             } @else {
@@ -580,10 +579,10 @@ fn dead_notices(lang: Lang, rows: &[OutboxRow]) -> Markup {
                         th { (lang.t("dead.id")) } th { (lang.t("dead.kind")) }
                         th { (lang.t("dead.item")) } th { (lang.t("dead.recipient")) }
                         th { (lang.t("dead.channel")) } th { (lang.t("dead.attempts")) }
-                        th { (lang.t("dead.subject")) }
+                        th { (lang.t("dead.subject")) } th { (lang.t("dead.error")) }
                     } }
                     tbody {
-                        @for row in dead.iter().take(DEAD_NOTICES_SHOWN_MAX) {
+                        @for (row, error) in dead.iter().take(DEAD_NOTICES_SHOWN_MAX) {
                             tr data-notice-id=(row.entry.id) {
                                 td { code { (row.entry.id) } }
                                 td { (row.entry.kind) }
@@ -594,6 +593,7 @@ fn dead_notices(lang: Lang, rows: &[OutboxRow]) -> Markup {
                                 td { (row.entry.channel) }
                                 td { (row.attempts) }
                                 td { (row.entry.subject) }
+                                td class="dead-error" { (error.as_deref().unwrap_or("")) }
                             }
                         }
                     }

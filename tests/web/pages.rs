@@ -86,6 +86,11 @@ pub fn trials() -> Vec<Trial> {
         "the_audit_page_shows_the_latest_signed_checkpoint",
         the_audit_page_shows_the_latest_signed_checkpoint,
     ));
+    trials.extend(on_both(
+        "web",
+        "the_liaison_board_lists_the_newest_dead_notices_with_their_last_error",
+        the_liaison_board_lists_the_newest_dead_notices_with_their_last_error,
+    ));
     trials
 }
 
@@ -915,5 +920,71 @@ async fn the_figures_page_counts_people_by_level_and_by_township(db: Fresh) {
     assert_eq!(
         stats.body["people_by_township"]["liaison_officer"],
         json!({"东坝镇": 1, "城关镇": 1})
+    );
+}
+
+async fn the_liaison_board_lists_the_newest_dead_notices_with_their_last_error(db: Fresh) {
+    use infra::outbox::{Attempt, DeliveryState, OutboxEntry};
+    let api = Api::new(&db).await;
+    let entry = |id: &str, subject: &str| OutboxEntry {
+        id: id.to_owned(),
+        kind: "overdue".to_owned(),
+        item_id: Some("2024-S-001".to_owned()),
+        recipient: "l-1".to_owned(),
+        channel: "webhook".to_owned(),
+        address: Some("13800000000".to_owned()),
+        subject: subject.to_owned(),
+        body: "请尽快答复。".to_owned(),
+    };
+    let outbox = &api.stores.outbox;
+    // One sent, and more dead ones than the panel shows: given up on at 1001, 1002, ….
+    let shown_max = 50;
+    let mut entries = vec![entry("n-sent", "已送达的通知")];
+    entries.extend(
+        (0..=shown_max).map(|index| entry(&format!("n-dead-{index:02}"), "发送失败的通知")),
+    );
+    outbox.enqueue(&entries, 1_000).await.expect("enqueue");
+    for (index, queued) in entries.iter().enumerate() {
+        let (state, error) = match index {
+            0 => (DeliveryState::Sent, None),
+            _ => (
+                DeliveryState::Dead,
+                Some(format!("网关拒绝 {index}: HTTP 500")),
+            ),
+        };
+        let attempt = Attempt {
+            id: queued.id.clone(),
+            attempt: 1,
+            at: 1_000 + index as i64,
+            state,
+            error,
+            next_attempt_at: 1_000 + index as i64,
+        };
+        assert!(outbox.record_attempt(&attempt).await.expect("record"));
+    }
+    let session = log_in(&api, "liaison-web", Role::Liaison).await;
+    let html = get(&api, "/", Some(&session))
+        .await
+        .expect_html(StatusCode::OK);
+    let panel = &html[html.find(r#"id="dead-notifications""#).expect("the panel")..];
+    let listed: Vec<&str> = panel
+        .split(r#"<tr data-notice-id=""#)
+        .skip(1)
+        .filter_map(|row| row.split('"').next())
+        .collect();
+    // The newest first, as many as shown; the oldest dead one and the sent one are not listed.
+    let expected: Vec<String> = (1..=shown_max)
+        .rev()
+        .map(|index| format!("n-dead-{index:02}"))
+        .collect();
+    assert_eq!(listed, expected);
+    assert!(
+        panel.contains("网关拒绝 51: HTTP 500"),
+        "the last error is shown"
+    );
+    assert!(!panel.contains("n-sent"));
+    assert!(
+        panel.contains(&format!("({shown_max}+)")),
+        "more than shown"
     );
 }
