@@ -16,16 +16,17 @@ use notify::webhook::WebhookChannel;
 use notify::{send_due, Channel, Channels, Clock, DeliveryError, RetryPolicy};
 use serde_json::Value;
 use sha2::Sha256;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::e2e::{exec, lifecycle};
 use crate::remind::{remind, settings};
+use crate::smtp::{smtp_trials, SmtpSink};
 use crate::support::{on_both, Fresh};
 
 pub fn trials() -> Vec<Trial> {
     let mut trials = Vec::new();
-    trials.extend(on_both(
+    trials.extend(smtp_trials(
         "send",
         "emails_and_signed_webhooks_reach_loopback_receivers",
         emails_and_signed_webhooks_reach_loopback_receivers,
@@ -78,58 +79,6 @@ impl Clock for TestClock {
     fn now(&self) -> Timestamp {
         *self.0.lock().expect("clock")
     }
-}
-
-/// Mail a loopback SMTP server accepted: the raw DATA of each.
-type Mails = Arc<Mutex<Vec<String>>>;
-
-/// A minimal SMTP server on loopback that accepts every message.
-async fn smtp_sink() -> (u16, Mails) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("address").port();
-    let mails: Mails = Arc::default();
-    let kept = Arc::clone(&mails);
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            tokio::spawn(smtp_session(socket, Arc::clone(&kept)));
-        }
-    });
-    (port, mails)
-}
-
-async fn smtp_session(socket: TcpStream, mails: Mails) -> std::io::Result<()> {
-    let (read, mut write) = socket.into_split();
-    let mut lines = BufReader::new(read).lines();
-    write.write_all(b"220 sink ESMTP\r\n").await?;
-    let mut data: Option<String> = None;
-    while let Some(line) = lines.next_line().await? {
-        if let Some(buffer) = data.as_mut() {
-            if line == "." {
-                mails.lock().expect("mails").push(std::mem::take(buffer));
-                data = None;
-                write.write_all(b"250 queued\r\n").await?;
-            } else {
-                buffer.push_str(&line);
-                buffer.push('\n');
-            }
-            continue;
-        }
-        let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
-        let answer: &[u8] = match verb.as_str() {
-            "EHLO" => b"250-sink\r\n250 8BITMIME\r\n",
-            "DATA" => {
-                data = Some(String::new());
-                b"354 go on\r\n"
-            }
-            "QUIT" => {
-                write.write_all(b"221 bye\r\n").await?;
-                return Ok(());
-            }
-            _ => b"250 ok\r\n",
-        };
-        write.write_all(answer).await?;
-    }
-    Ok(())
 }
 
 /// One request a webhook receiver got.
@@ -265,11 +214,11 @@ async fn emails_and_signed_webhooks_reach_loopback_receivers(db: Fresh) {
     let queued = remind(&db, &settings, "2024-04-20T09:00:00+08:00", false);
     // Assigned (to d-1 by e-mail and webhook) and halfway (to l-1 by e-mail, to 执行局 nowhere).
     assert_eq!(queued.len(), 4, "{queued:?}");
-    let (port, mails) = smtp_sink().await;
+    let sink = SmtpSink::start();
     let (url, seen) = webhook_receiver(0).await;
     let channels = Channels {
         email: Some(Arc::new(
-            SmtpChannel::new("127.0.0.1", port, "回音 <huiyin@court.example>").expect("from"),
+            SmtpChannel::new("127.0.0.1", sink.port, "回音 <huiyin@court.example>").expect("from"),
         )),
         webhook: Some(Arc::new(
             WebhookChannel::new(&url, SECRET.to_vec()).expect("url"),
@@ -282,22 +231,22 @@ async fn emails_and_signed_webhooks_reach_loopback_receivers(db: Fresh) {
         .await
         .expect("send");
     assert_eq!((report.sent, report.failed, report.dead), (3, 0, 1));
-    let mails = mails.lock().expect("mails").clone();
+    let mails = sink.messages();
     assert_eq!(mails.len(), 2);
-    let to_leader = mails
-        .iter()
-        .find(|mail| mail.contains("chen@court.example"));
-    let to_deputy = mails
-        .iter()
-        .find(|mail| mail.contains("wang@deputies.example"));
-    for (mail, kind) in [(to_leader, "halfway"), (to_deputy, "assigned")] {
-        let mail = mail.expect("a mail to each");
+    for (kind, to) in [
+        ("halfway", "chen@court.example"),
+        ("assigned", "wang@deputies.example"),
+    ] {
+        let mail = mails
+            .iter()
+            .find(|mail| mail["to"] == to)
+            .expect("a mail to each");
         let notice = queued
             .iter()
             .find(|notice| notice["kind"] == kind && notice["channel"] == "email")
             .expect("queued");
         let id = notice["id"].as_str().expect("id");
-        assert!(mail.contains(&format!("<{id}@huiyin>")), "{mail}");
+        assert_eq!(mail["message_id"], format!("<{id}@huiyin>"), "{mail}");
     }
     let seen = seen.lock().expect("seen").clone();
     assert_eq!(seen.len(), 1);

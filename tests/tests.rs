@@ -19,6 +19,7 @@ mod read_side;
 mod remind;
 mod scheduler;
 mod send;
+mod smtp;
 mod store;
 mod store_batch;
 mod support;
@@ -30,6 +31,7 @@ fn main() {
     let arguments = libtest_mimic::Arguments::from_args();
     support::announce_skips();
     browser::announce_skip();
+    smtp::announce_skip();
     let mut trials = Vec::new();
     trials.extend(store::trials());
     trials.extend(store_batch::trials());
@@ -41,6 +43,7 @@ fn main() {
     trials.extend(remind::trials());
     trials.extend(scheduler::trials());
     trials.extend(send::trials());
+    trials.extend(smtp::trials());
     trials.extend(vectors::trials());
     trials.extend(vectors::note_trials());
     trials.extend(merkle::trials());
