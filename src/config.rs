@@ -146,6 +146,9 @@ struct RemindersSection {
     to: BTreeMap<String, Vec<Audience>>,
     #[serde(default)]
     addresses: BTreeMap<String, AddressesSection>,
+    /// `[reminders.templates.NAME] PART = "text"`: message texts replacing the defaults.
+    #[serde(default)]
+    templates: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -287,6 +290,13 @@ pub(crate) fn notice_rules_from(text: &str) -> anyhow::Result<NoticeRules> {
         rules.audiences.insert(kind, audiences);
     }
     rules.addresses = addresses(section.addresses);
+    for (name, parts) in section.templates {
+        for (part, text) in parts {
+            if let Err(error) = rules.templates.set(&name, &part, &text) {
+                bail!("[reminders.templates.{name}] {part}: {error}");
+            }
+        }
+    }
     Ok(rules)
 }
 
@@ -470,12 +480,49 @@ mod tests {
             "[reminders.to]\ndigest = [\"liaison_office\"]",
             "[reminders.to]\ndigest = [\"leader\", \"deputies\"]",
             "[reminders]\nevent_window_days = 7",
+            "[reminders.templates.assigned]\nbody = \"《{titel}》\"",
+            "[reminders.templates.closed]\nbody = \"到期{due}\"",
+            "[reminders.templates.weekly]\nbody = \"x\"",
+            "[reminders.templates.digest_item]\nsubject = \"x\"",
         ] {
             assert!(
                 rules_from(text, Path::new(".")).is_err() || notice_rules_from(text).is_err(),
                 "accepted: {text}"
             );
         }
+    }
+
+    #[test]
+    fn a_template_with_an_unknown_placeholder_is_refused_naming_it() {
+        let text = "[reminders.templates.assigned]\nbody = \"您的《{titel}》已交办\"";
+        let error = format!("{:#}", notice_rules_from(text).expect_err("refused"));
+        assert!(
+            error.contains("[reminders.templates.assigned] body"),
+            "{error}"
+        );
+        assert!(error.contains("{titel}"), "{error}");
+        assert!(error.contains("{title}"), "names the ones allowed: {error}");
+    }
+
+    #[test]
+    fn a_template_override_replaces_the_default_text() {
+        let text = "[reminders.templates.assigned]\nsubject = \"Item {item_id} assigned\"\n\
+                    body = \"{title}: {lead_unit} / {leader}, round {round} {{ok}}\"";
+        let rules = notice_rules_from(text).expect("valid");
+        let subject = rules
+            .templates
+            .get("assigned", "subject")
+            .render(|name| match name {
+                "item_id" => "2024-S-001".to_owned(),
+                _ => String::new(),
+            });
+        assert_eq!(subject, "Item 2024-S-001 assigned");
+        // The others keep their defaults.
+        let closed = rules
+            .templates
+            .get("closed", "subject")
+            .render(|_| "T".to_owned());
+        assert_eq!(closed, "【回音】《T》办理进展");
     }
 
     #[test]

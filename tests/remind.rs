@@ -23,6 +23,11 @@ pub fn trials() -> Vec<Trial> {
     ));
     trials.extend(on_both(
         "remind",
+        "a_template_override_reaches_the_outbox_and_a_bad_one_stops_remind",
+        a_template_override_reaches_the_outbox_and_a_bad_one_stops_remind,
+    ));
+    trials.extend(on_both(
+        "remind",
         "a_leader_gets_one_digest_per_working_day",
         a_leader_gets_one_digest_per_working_day,
     ));
@@ -458,5 +463,57 @@ async fn status_notices_of_a_month_without_remind_are_queued_once_and_a_rebuild_
     assert_eq!(
         remind(&db, &settings, "2024-04-11T10:00:00+08:00", false),
         Vec::<Value>::new()
+    );
+}
+
+async fn a_template_override_reaches_the_outbox_and_a_bad_one_stops_remind(db: Fresh) {
+    let settings = settings(
+        "[reminders.to]\ndigest = []\n\
+         [reminders.templates.assigned]\n\
+         subject = \"Item {item_id} is assigned\"\n\
+         body = \"“{title}” goes to {lead_unit}; leader {leader}, round {round}.\"\n",
+    );
+    ok(&db, &lifecycle("2024-S-001")[..3]);
+    let queued = remind(&db, &settings, "2024-03-05T10:00:00+08:00", false);
+    assert_eq!(queued.len(), 2, "{queued:?}");
+    let stores = infra::store::open_stores(&db.url).await.expect("open");
+    let rows = stores.outbox.list().await.expect("list");
+    assert_eq!(rows.len(), 2);
+    for row in &rows {
+        assert_eq!(row.entry.subject, "Item 2024-S-001 is assigned");
+        assert_eq!(
+            row.entry.body,
+            "“关于加快执行案款发放的建议” goes to 执行局; leader 陈立新, round 1."
+        );
+    }
+    // A placeholder the message does not have stops the program before anything is queued.
+    let bad =
+        self::settings("[reminders.templates.overdue]\nbody = \"{title} was due {due_date}\"\n");
+    let config = bad.path.display().to_string();
+    let refused = huiyin(
+        &db,
+        &[
+            "--config",
+            &config,
+            "remind",
+            "--now",
+            "2024-07-01T10:00:00+08:00",
+        ],
+        "",
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("[reminders.templates.overdue] body"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("{due_date}") && stderr.contains("{due}"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stores.outbox.list().await.expect("list").len(),
+        2,
+        "nothing queued"
     );
 }

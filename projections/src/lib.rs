@@ -19,6 +19,7 @@ pub mod board;
 pub mod figures;
 pub mod notices;
 pub mod runner;
+pub mod templates;
 pub mod trail;
 
 use std::collections::BTreeMap;

@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::runner::{read_batch, RunnerError};
+use crate::templates::Templates;
 use crate::{item_event_of, FoldError, Projection};
 use infra::outbox::OutboxEntry;
 use infra::store::EventStore;
@@ -278,6 +279,8 @@ pub struct NoticeRules {
     pub audiences: BTreeMap<NoticeKind, Vec<Audience>>,
     /// Each recipient's channels and addresses, kept outside the ledger.
     pub addresses: BTreeMap<String, Vec<Address>>,
+    /// The message texts.
+    pub templates: Templates,
 }
 
 impl Default for NoticeRules {
@@ -302,6 +305,7 @@ impl Default for NoticeRules {
             liaison_office: "liaison_office".to_owned(),
             audiences: audiences.into_iter().collect(),
             addresses: BTreeMap::new(),
+            templates: Templates::default(),
         }
     }
 }
@@ -388,7 +392,11 @@ pub fn decide<'a>(
     let digest_today = !rules.digest_working_days_only || calendar.is_working_day(reminder_day);
     if digest_today && local.time() >= rules.daily_at {
         for items in open_by_leader.values() {
-            fan_out(&digest_draft(items, reminder_day), rules, &mut notices);
+            fan_out(
+                &digest_draft(items, reminder_day, &rules.templates),
+                rules,
+                &mut notices,
+            );
         }
     }
     sort_notices(&mut notices);
@@ -415,7 +423,7 @@ pub fn status_notices(
     let Some((_, day)) = local_date(at, &rules.time_zone) else {
         return Vec::new();
     };
-    let (subject, body) = status_text(row, kind, row.round);
+    let (subject, body) = message(&rules.templates, kind, row, &|_| String::new());
     let draft = Draft {
         kind,
         item: Some(row),
@@ -468,7 +476,13 @@ fn reminder_draft<'a>(
         // Once per round: an extension gives a new due-soon reminder, not a second halfway one.
         (NoticeKind::Halfway, started)
     };
-    let (subject, body) = reminder_text(row, kind, due, days_left);
+    let extra = |name: &str| match name {
+        "due" => due.to_string(),
+        "days_left" => days_left.to_string(),
+        "days_overdue" => (-days_left).to_string(),
+        _ => String::new(),
+    };
+    let (subject, body) = message(&rules.templates, kind, row, &extra);
     Some(Draft {
         kind,
         item: Some(row),
@@ -479,7 +493,7 @@ fn reminder_draft<'a>(
     })
 }
 
-fn digest_draft<'a>(items: &[&'a NoticeRow], day: Date) -> Draft<'a> {
+fn digest_draft<'a>(items: &[&'a NoticeRow], day: Date, templates: &Templates) -> Draft<'a> {
     let mut lines = Vec::with_capacity(items.len());
     for item in items {
         let due = item
@@ -488,72 +502,60 @@ fn digest_draft<'a>(items: &[&'a NoticeRow], day: Date) -> Draft<'a> {
         let left = item
             .answer_due
             .map_or(0, |due| (due - day).get_days() as i64);
-        let state = if left < 0 {
-            format!("已超期{}天", -left)
-        } else {
-            format!("剩余{left}天")
-        };
-        lines.push(format!(
-            "· {}《{}》 答复期限{due}，{state}",
-            item.item_id, item.title
-        ));
+        let part = if left < 0 { "overdue" } else { "due" };
+        lines.push(
+            templates
+                .get("digest_item", part)
+                .render(|name| match name {
+                    "item_id" => item.item_id.clone(),
+                    "title" => item.title.clone(),
+                    "due" => due.clone(),
+                    "days_left" => left.to_string(),
+                    "days_overdue" => (-left).to_string(),
+                    _ => String::new(),
+                }),
+        );
     }
+    let items_text = lines.join("\n");
+    let value = |name: &str| match name {
+        "day" => day.to_string(),
+        "count" => items.len().to_string(),
+        "items" => items_text.clone(),
+        _ => String::new(),
+    };
     Draft {
         kind: NoticeKind::Digest,
         item: items.first().copied(),
         round: 0,
         concerns: day,
-        subject: format!("【回音】{day} 待办代表建议汇总（{}件）", items.len()),
-        body: format!(
-            "您负责办理、尚未答复的事项共{}件：\n{}",
-            items.len(),
-            lines.join("\n")
-        ),
+        subject: templates.get("digest", "subject").render(value),
+        body: templates.get("digest", "body").render(value),
     }
 }
 
-fn status_text(row: &NoticeRow, kind: NoticeKind, round: u32) -> (String, String) {
-    let title = &row.title;
-    let id = &row.item_id;
-    let leader = row
-        .leader
-        .as_ref()
-        .map_or("", |leader| leader.name.as_str());
-    let unit = row.lead_unit.as_deref().unwrap_or("");
-    let body = match kind {
-        NoticeKind::Assigned => {
-            format!("您提出的《{title}》（{id}）已交由{unit}办理，包案领导：{leader}。")
-        }
-        NoticeKind::Answered => format!("您提出的《{title}》（{id}）已答复，请查看答复并评价。"),
-        NoticeKind::Rehandling => {
-            format!("您提出的《{title}》（{id}）已进入第{round}轮重新办理，承办部门：{unit}。")
-        }
-        NoticeKind::Closed => format!("您提出的《{title}》（{id}）已办结销号。感谢您的监督。"),
-        _ => String::new(),
+/// The subject and body of an item's notice of `kind` from its templates: the item's own
+/// placeholders, then `extra`'s (due dates and days).
+fn message(
+    templates: &Templates,
+    kind: NoticeKind,
+    row: &NoticeRow,
+    extra: &dyn Fn(&str) -> String,
+) -> (String, String) {
+    let value = |name: &str| match name {
+        "title" => row.title.clone(),
+        "item_id" => row.item_id.clone(),
+        "leader" => row
+            .leader
+            .as_ref()
+            .map_or_else(String::new, |leader| leader.name.clone()),
+        "lead_unit" => row.lead_unit.clone().unwrap_or_default(),
+        "round" => row.round.to_string(),
+        other => extra(other),
     };
-    (format!("【回音】《{title}》办理进展"), body)
-}
-
-fn reminder_text(row: &NoticeRow, kind: NoticeKind, due: Date, days_left: i64) -> (String, String) {
-    let title = &row.title;
-    let id = &row.item_id;
-    match kind {
-        NoticeKind::Halfway => (
-            format!("【回音】《{title}》办理时限已过半"),
-            format!("《{title}》（{id}）办理时限已过半，答复期限为{due}，尚余{days_left}天。"),
-        ),
-        NoticeKind::DueSoon => (
-            format!("【回音】《{title}》即将到期"),
-            format!("《{title}》（{id}）将于{due}到期（剩余{days_left}天），请按期答复。"),
-        ),
-        _ => (
-            format!("【回音】《{title}》已超期"),
-            format!(
-                "《{title}》（{id}）答复期限为{due}，已超期{}天，请尽快答复。",
-                -days_left
-            ),
-        ),
-    }
+    (
+        templates.get(kind.as_str(), "subject").render(value),
+        templates.get(kind.as_str(), "body").render(value),
+    )
 }
 
 fn recipients(draft: &Draft<'_>, audience: Audience, rules: &NoticeRules) -> Vec<String> {
