@@ -91,27 +91,43 @@ pub(crate) struct SenderSettings {
 /// # Errors
 /// As [`load`]; also when a channel's settings are unusable or the secret is not set.
 pub(crate) fn load_sender(explicit: Option<&Path>) -> anyhow::Result<SenderSettings> {
-    let section = match read(explicit)? {
-        Some((path, text)) => {
-            toml::from_str::<ConfigFile>(&text)
-                .with_context(|| format!("configuration {}", path.display()))?
-                .sender
-        }
-        None => SenderSection::default(),
-    };
+    match read(explicit)? {
+        Some((path, text)) => sender_from(&text, |name| std::env::var(name).ok())
+            .with_context(|| format!("configuration {}", path.display())),
+        None => sender_from("", |_| None),
+    }
+}
+
+/// The sender settings of a configuration text; `secret(name)` reads an environment variable.
+fn sender_from(
+    text: &str,
+    secret: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<SenderSettings> {
+    let section = toml::from_str::<ConfigFile>(text)?.sender;
     let defaults = RetryPolicy::default();
     let attempts_max = section.attempts_max.unwrap_or(defaults.attempts_max);
     if !(1..=ATTEMPTS_MAX).contains(&attempts_max) {
         bail!("[sender] attempts_max = {attempts_max}: it must be 1 to {ATTEMPTS_MAX}");
     }
+    let backoff_first = section
+        .backoff_seconds
+        .unwrap_or(defaults.backoff_first.as_secs());
+    if !(1..=BACKOFF_SECONDS_MAX).contains(&backoff_first) {
+        bail!("[sender] backoff_seconds = {backoff_first}: it must be 1 to {BACKOFF_SECONDS_MAX}");
+    }
+    let backoff_max = section
+        .backoff_seconds_max
+        .unwrap_or(defaults.backoff_max.as_secs().max(backoff_first));
+    if !(backoff_first..=BACKOFF_SECONDS_MAX).contains(&backoff_max) {
+        bail!(
+            "[sender] backoff_seconds_max = {backoff_max}: it must be backoff_seconds \
+             ({backoff_first}) to {BACKOFF_SECONDS_MAX}"
+        );
+    }
     let policy = RetryPolicy {
         attempts_max,
-        backoff_first: section
-            .backoff_seconds
-            .map_or(defaults.backoff_first, Duration::from_secs),
-        backoff_max: section
-            .backoff_seconds_max
-            .map_or(defaults.backoff_max, Duration::from_secs),
+        backoff_first: Duration::from_secs(backoff_first),
+        backoff_max: Duration::from_secs(backoff_max),
     };
     let mut channels = Channels::default();
     if let Some(email) = section.email {
@@ -119,17 +135,20 @@ pub(crate) fn load_sender(explicit: Option<&Path>) -> anyhow::Result<SenderSetti
         channels.email = Some(Arc::new(channel));
     }
     if let Some(webhook) = section.webhook {
-        let secret = std::env::var(&webhook.secret_env).with_context(|| {
-            format!(
-                "[sender.webhook] the secret variable {} is not set",
+        let Some(key) = secret(&webhook.secret_env).filter(|key| !key.is_empty()) else {
+            bail!(
+                "[sender.webhook] the secret variable {} is not set (or empty)",
                 webhook.secret_env
-            )
-        })?;
-        let channel = WebhookChannel::new(&webhook.url, secret.into_bytes())?;
+            );
+        };
+        let channel = WebhookChannel::new(&webhook.url, key.into_bytes())?;
         channels.webhook = Some(Arc::new(channel));
     }
     Ok(SenderSettings { policy, channels })
 }
+
+/// The longest back-off a setting may name: a week.
+const BACKOFF_SECONDS_MAX: u64 = 7 * 86_400;
 
 /// The most attempts a notification may be given.
 const ATTEMPTS_MAX: u32 = 50;
@@ -488,6 +507,83 @@ mod tests {
             assert!(
                 rules_from(text, Path::new(".")).is_err() || notice_rules_from(text).is_err(),
                 "accepted: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn sender_settings_are_read_with_their_defaults() {
+        let none = sender_from("", |_| None).expect("defaults");
+        assert_eq!(none.policy, notify::RetryPolicy::default());
+        assert!(none.channels.email.is_none() && none.channels.webhook.is_none());
+        let text = r#"
+            [sender]
+            attempts_max = 3
+            backoff_seconds = 30
+            backoff_seconds_max = 600
+            [sender.email]
+            smtp_host = "127.0.0.1"
+            from = "回音 <huiyin@court.example>"
+            [sender.webhook]
+            url = "http://127.0.0.1:9000/notify"
+            secret_env = "GATEWAY_KEY"
+        "#;
+        let read = sender_from(text, |name| (name == "GATEWAY_KEY").then(|| "k".to_owned()))
+            .expect("valid");
+        assert_eq!(read.policy.attempts_max, 3);
+        assert_eq!(read.policy.backoff_first, Duration::from_secs(30));
+        assert_eq!(read.policy.backoff_max, Duration::from_secs(600));
+        assert!(read.channels.email.is_some() && read.channels.webhook.is_some());
+        // A first back-off longer than the default longest one raises the longest to it.
+        let long = sender_from("[sender]\nbackoff_seconds = 86400", |_| None).expect("valid");
+        assert_eq!(long.policy.backoff_max, Duration::from_secs(86_400));
+    }
+
+    #[test]
+    fn bad_sender_settings_are_refused_naming_the_key() {
+        let key = |_: &str| Some("k".to_owned());
+        for (text, named) in [
+            ("[sender]\nattempts_max = 0", "attempts_max = 0"),
+            ("[sender]\nattempts_max = 51", "attempts_max = 51"),
+            ("[sender]\nbackoff_seconds = 0", "backoff_seconds = 0"),
+            (
+                "[sender]\nbackoff_seconds = 700000",
+                "backoff_seconds = 700000",
+            ),
+            (
+                "[sender]\nbackoff_seconds = 600\nbackoff_seconds_max = 60",
+                "backoff_seconds_max = 60",
+            ),
+            (
+                "[sender]\nbackoff_seconds_max = 700000",
+                "backoff_seconds_max = 700000",
+            ),
+            ("[sender]\nretries = 3", "retries"),
+            (
+                "[sender.email]\nsmtp_host = \"h\"\nfrom = \"not a mailbox\"",
+                "not a mailbox",
+            ),
+        ] {
+            let error = sender_from(text, key)
+                .err()
+                .map(|error| format!("{error:#}"));
+            let error = error.unwrap_or_else(|| panic!("accepted: {text}"));
+            assert!(error.contains(named), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_webhook_without_its_secret_variable_is_refused() {
+        let text =
+            "[sender.webhook]\nurl = \"http://127.0.0.1:9000/\"\nsecret_env = \"GATEWAY_KEY\"";
+        for secret in [None, Some(String::new())] {
+            let error = sender_from(text, |_| secret.clone())
+                .err()
+                .map(|error| format!("{error:#}"));
+            let error = error.expect("refused");
+            assert!(
+                error.contains("[sender.webhook] the secret variable GATEWAY_KEY"),
+                "{error}"
             );
         }
     }
