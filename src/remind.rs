@@ -119,7 +119,8 @@ pub(crate) async fn notify(
         "huiyin: notifying (reminders daily at {}, outbox every {} s); Ctrl-C stops",
         daily_at, args.send_every_s
     ))?;
-    crate::serve::shutdown_signal().await;
+    crate::serve::stop_signal().await;
+    eprintln!("huiyin: stopping after the pass in progress");
     let _ = stop.send(true);
     let _ = scheduler.await;
     eprintln!("huiyin: stopped");

@@ -129,7 +129,13 @@ async fn sign_checkpoints(
 }
 
 /// Completes on Ctrl-C or, on Unix, SIGTERM.
-pub(crate) async fn shutdown_signal() {
+async fn shutdown_signal() {
+    stop_signal().await;
+    eprintln!("huiyin: shutting down; finishing requests in flight");
+}
+
+/// Completes on Ctrl-C or, on Unix, SIGTERM, silently.
+pub(crate) async fn stop_signal() {
     let interrupt = async {
         if let Err(error) = tokio::signal::ctrl_c().await {
             tracing::warn!(%error, "cannot wait for Ctrl-C");
@@ -155,5 +161,4 @@ pub(crate) async fn shutdown_signal() {
         () = interrupt => {}
         () = terminate => {}
     }
-    eprintln!("huiyin: shutting down; finishing requests in flight");
 }

@@ -23,11 +23,17 @@ use crate::send::{webhook_receiver, SECRET};
 use crate::support::{on_both, Fresh};
 
 pub fn trials() -> Vec<Trial> {
-    on_both(
+    let mut trials = on_both(
         "scheduler",
         "the_scheduler_on_a_moved_clock_queues_and_delivers_each_notice_once",
         the_scheduler_on_a_moved_clock_queues_and_delivers_each_notice_once,
-    )
+    );
+    trials.extend(on_both(
+        "scheduler",
+        "huiyin_notify_delivers_a_status_notice_and_stops_on_sigterm",
+        huiyin_notify_delivers_a_status_notice_and_stops_on_sigterm,
+    ));
+    trials
 }
 
 /// How long a test waits for the scheduler to reach a state before it fails.
@@ -255,4 +261,70 @@ async fn the_scheduler_on_a_moved_clock_queues_and_delivers_each_notice_once(db:
     sent.sort();
     assert_eq!(sent.len(), 8);
     assert_eq!(delivered, sent);
+}
+
+async fn huiyin_notify_delivers_a_status_notice_and_stops_on_sigterm(db: Fresh) {
+    let (code, _) = crate::e2e::exec(&db, &lifecycle("2024-S-001")[..3]);
+    assert_eq!(code, Some(0));
+    let (url, seen) = webhook_receiver(0).await;
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let config = dir.path().join("huiyin.toml");
+    let text = format!(
+        "[reminders.to]\ndigest = []\nhalfway = []\ndue_soon = []\noverdue = []\n\
+         [reminders.addresses.d-1]\nwebhook = \"13800000001\"\n[sender.webhook]\nurl = \"{url}\"\n"
+    );
+    std::fs::write(&config, text).expect("write");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_huiyin"))
+        .arg("--db")
+        .arg(&db.url)
+        .arg("--config")
+        .arg(&config)
+        .arg("notify")
+        .env(
+            "HUIYIN_WEBHOOK_SECRET",
+            std::str::from_utf8(SECRET).expect("ASCII"),
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start huiyin notify");
+    // The first pass folds the log, queues the assignment's notice and delivers it at once.
+    let delivered = tokio::time::timeout(WAIT_BOUND, async {
+        loop {
+            if !seen.lock().expect("seen").is_empty() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    if delivered.is_err() {
+        let _ = child.kill();
+        panic!("huiyin notify delivered nothing within {WAIT_BOUND:?}");
+    }
+    let pid = child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status();
+    assert!(
+        sent.is_ok_and(|status| status.success()),
+        "kill -TERM {pid}"
+    );
+    let (tell, told) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tell.send(child.wait_with_output());
+    });
+    let output = told
+        .recv_timeout(WAIT_BOUND)
+        .expect("huiyin notify stops on SIGTERM within the bound")
+        .expect("reaped");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen = seen.lock().expect("seen").clone();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].body["kind"], "assigned");
+    assert!(seen[0].signature_ok);
 }
