@@ -1,5 +1,10 @@
 //! The board and the figures as tables: CSV text and XLSX workbooks, the same for
 //! `huiyin board|stats --format csv|xlsx` and the web pages' download buttons.
+//!
+//! A CSV cell that a spreadsheet would read as a formula (one starting with `=`, `+`, `-`, `@`, a
+//! tab or a carriage return) is written with a single quote before it ([`csv_cell`], as OWASP's
+//! "CSV Injection" advice has it): the ledger keeps the text verbatim, JSON shows it verbatim,
+//! and the workbooks hold every cell as a string, never a formula.
 
 use projections::board::{BoardItem, BoardView};
 use projections::figures::{Figures, ItemFigures, Rate};
@@ -17,6 +22,40 @@ pub enum TableError {
     /// The CSV text is not UTF-8 or could not be flushed (a bug).
     #[error("the CSV text cannot be finished: {0}")]
     Finish(String),
+}
+
+/// One CSV cell as it is written: text a spreadsheet would run as a formula gets a single quote
+/// before it, the rest kept verbatim; a plain number (`-3` days left) is left as the number it is.
+pub fn csv_cell(text: &str) -> std::borrow::Cow<'_, str> {
+    let formula_like = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if formula_like && !is_plain_number(text) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// A decimal number and nothing else: an optional sign, digits, an optional fraction.
+fn is_plain_number(text: &str) -> bool {
+    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, "0"));
+    !whole.is_empty()
+        && !fraction.is_empty()
+        && whole.bytes().all(|byte| byte.is_ascii_digit())
+        && fraction.bytes().all(|byte| byte.is_ascii_digit())
+}
+
+/// Writes one CSV line, each cell through [`csv_cell`].
+fn write_line<'a>(
+    writer: &mut csv::Writer<Vec<u8>>,
+    cells: impl IntoIterator<Item = &'a str>,
+) -> Result<(), TableError> {
+    for cell in cells {
+        writer.write_field(csv_cell(cell).as_bytes())?;
+    }
+    // An empty record ends the line of the fields written.
+    writer.write_record(None::<&[u8]>)?;
+    Ok(())
 }
 
 fn finish(writer: csv::Writer<Vec<u8>>) -> Result<String, TableError> {
@@ -72,15 +111,15 @@ pub fn board_cells(item: &BoardItem) -> [String; 13] {
     ]
 }
 
-/// The board as CSV text, a header line first.
+/// The board as CSV text, a header line first, each cell through [`csv_cell`].
 ///
 /// # Errors
 /// [`TableError`] when the writer fails.
 pub fn board_csv(view: &BoardView) -> Result<String, TableError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(BOARD_HEADER)?;
+    write_line(&mut writer, BOARD_HEADER)?;
     for item in &view.items {
-        writer.write_record(board_cells(item))?;
+        write_line(&mut writer, board_cells(item).iter().map(String::as_str))?;
     }
     finish(writer)
 }
@@ -197,16 +236,16 @@ pub fn other_lines(figures: &Figures) -> Vec<[String; 2]> {
     lines
 }
 
-/// The figures as CSV text: group, figure, value, count, n.
+/// The figures as CSV text: group, figure, value, count, n; each cell through [`csv_cell`].
 ///
 /// # Errors
 /// [`TableError`] when the writer fails.
 pub fn figures_csv(figures: &Figures) -> Result<String, TableError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(["group", "figure", "value", "count", "n"])?;
+    write_line(&mut writer, ["group", "figure", "value", "count", "n"])?;
     let mut write = |group: &str, item: &ItemFigures| -> Result<(), TableError> {
         for [figure, value, count, n] in figure_lines(item) {
-            writer.write_record([group, &figure, &value, &count, &n])?;
+            write_line(&mut writer, [group, &figure, &value, &count, &n])?;
         }
         Ok(())
     };
@@ -221,7 +260,10 @@ pub fn figures_csv(figures: &Figures) -> Result<String, TableError> {
         write(&format!("lead unit {unit}"), item)?;
     }
     for [figure, value] in other_lines(figures) {
-        writer.write_record(["follows and engagements", &figure, &value, "", ""])?;
+        write_line(
+            &mut writer,
+            ["follows and engagements", &figure, &value, "", ""],
+        )?;
     }
     finish(writer)
 }
@@ -249,6 +291,7 @@ fn rows<const N: usize>(
 ) -> Result<(), TableError> {
     for (row, line) in lines.into_iter().enumerate() {
         for (column, cell) in line.iter().enumerate() {
+            // Always a string cell: text that looks like a formula stays text.
             sheet.write_string(row_index(row + 1)?, column_index(column)?, cell)?;
         }
     }
@@ -288,4 +331,49 @@ pub fn figures_xlsx(figures: &Figures) -> Result<Vec<u8>, TableError> {
         rows(sheet, figure_lines(item))?;
     }
     Ok(workbook.save_to_buffer()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{csv_cell, is_plain_number};
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_get_a_single_quote_and_keep_the_rest_verbatim() {
+        for text in [
+            "=HYPERLINK(\"http://x\",\"y\")",
+            "+1+cmd|' /C calc'!A0",
+            "-2+3+cmd|' /C calc'!A0",
+            "@SUM(1,1)*cmd|' /C calc'!A0",
+            "\t=1+1",
+            "\r=1+1",
+            "=",
+            "-",
+            "-1e5",
+            "--1",
+            "-.5",
+        ] {
+            assert_eq!(csv_cell(text), format!("'{text}"), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn other_cells_and_plain_numbers_are_written_as_they_are() {
+        for text in [
+            "",
+            "关于执行款发放的建议",
+            "a=1",
+            " =1+1",
+            "'=1",
+            "＝1+1",
+            "-3",
+            "+12",
+            "-0.5",
+            "12.5%",
+            "2024-H-001",
+        ] {
+            assert_eq!(csv_cell(text), text, "{text:?}");
+        }
+        assert!(is_plain_number("-3") && is_plain_number("7.25"));
+        assert!(!is_plain_number("-") && !is_plain_number("1.") && !is_plain_number("-3 "));
+    }
 }
