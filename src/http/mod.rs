@@ -202,7 +202,8 @@ fn request_span(request: &Request) -> tracing::Span {
 pub fn app(state: AppState) -> Router {
     // The API's routes and the web pages' are two tables (the OpenAPI document lists the
     // first), served by one router under the same layers, each with its own body limit
-    // (innermost: refused by Content-Length at once, else while reading).
+    // (innermost: refused by Content-Length at once, else while reading). The pages answer the
+    // bare errors below them (a form too large) as error pages, not the API's JSON.
     let mut api = Router::new();
     for (_, path, handler) in route_table() {
         api = api.route(path, handler);
@@ -213,7 +214,11 @@ pub fn app(state: AppState) -> Router {
     }
     let router = api
         .layer(RequestBodyLimitLayer::new(REQUEST_BODY_BYTES_MAX))
-        .merge(pages.layer(RequestBodyLimitLayer::new(FORM_BODY_BYTES_MAX)));
+        .merge(
+            pages
+                .layer(RequestBodyLimitLayer::new(FORM_BODY_BYTES_MAX))
+                .layer(from_fn(crate::web::bare_errors_as_pages)),
+        );
     // Each layer wraps the ones after it: a request passes them top to bottom, its response
     // bottom to top. `Router::layer` applies them per route (and to the fallback), which lets the
     // trace and the metrics see the matched route. The stack is applied in three calls because each

@@ -525,6 +525,11 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
         "The request cannot be read.",
     ),
     (
+        "error.too_large",
+        "提交的内容过大，未作任何记录；请缩短后重试。",
+        "What was sent is too large; nothing was recorded. Shorten it and try again.",
+    ),
+    (
         "error.internal",
         "服务器出错，详情见服务器日志。",
         "The server failed; the details are in its log.",

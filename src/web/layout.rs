@@ -128,6 +128,7 @@ pub(crate) fn error_page(
         "csrf" => lang.t("error.csrf"),
         "internal" => lang.t("error.internal"),
         "unavailable" => lang.t("error.unavailable"),
+        "too_large" => lang.t("error.too_large"),
         _ => lang.t("error.invalid"),
     };
     html! {

@@ -24,9 +24,10 @@ mod layout;
 mod pages;
 mod svg;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -79,9 +80,8 @@ pub struct PageContext {
     pub path_and_query: String,
 }
 
-fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
+fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
@@ -113,25 +113,66 @@ pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// The language a request asks its page in: `?lang=`, else the language cookie, else Chinese.
+fn asked_lang(uri: &Uri, headers: &HeaderMap) -> (Lang, bool) {
+    let asked = query_pairs(uri.query())
+        .iter()
+        .find(|(key, _)| key == "lang")
+        .and_then(|(_, value)| Lang::parse(value));
+    let lang = asked
+        .or_else(|| cookie_value(headers, LANG_COOKIE).and_then(Lang::parse))
+        .unwrap_or_default();
+    (lang, asked.is_some())
+}
+
+/// Answers the bare errors met under the pages' routes (the body limit's 413 for a form too
+/// large, a form the extractor cannot read, a method the page does not take) as an error page in
+/// the request's language, as every other page error is, instead of the API's JSON. Errors
+/// already answered as a page, and redirects, pass as they are.
+pub(crate) async fn bare_errors_as_pages(request: Request, next: Next) -> Response {
+    let (lang, _) = asked_lang(request.uri(), request.headers());
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"text/html"));
+    if !status.is_client_error() || is_html {
+        return response;
+    }
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::REQUEST_TIMEOUT => "timeout",
+        _ => "invalid",
+    };
+    let (parts, _) = response.into_parts();
+    let mut page = (status, layout::error_page(lang, status, code, None)).into_response();
+    // Keep what the answer said besides its body (`Allow` on a 405).
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE
+            && name != header::CONTENT_LENGTH
+            && !page.headers().contains_key(name)
+        {
+            page.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    page
+}
+
 impl FromRequestParts<AppState> for PageContext {
     type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
-        let pairs = query_pairs(parts.uri.query());
-        let asked = pairs
-            .iter()
-            .find(|(key, _)| key == "lang")
-            .and_then(|(_, value)| Lang::parse(value));
-        let lang = asked
-            .or_else(|| cookie_value(parts, LANG_COOKIE).and_then(Lang::parse))
-            .unwrap_or_default();
+        let (lang, lang_chosen) = asked_lang(&parts.uri, &parts.headers);
         let path_and_query = parts
             .uri
             .path_and_query()
             .map_or_else(|| "/".to_owned(), |value| value.as_str().to_owned());
         let mut context = PageContext {
             lang,
-            lang_chosen: asked.is_some(),
+            lang_chosen,
             principal: None,
             csrf: None,
             path_and_query,
