@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::{Form, Json};
@@ -21,10 +21,42 @@ pub const SESSION_COOKIE: &str = "huiyin_session";
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct ApiJson<T>(pub T);
 
-/// A query string; rejections become 400 `invalid`.
-#[derive(Debug, FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
+/// A query string; rejections become 400 `invalid`. A name or value whose percent-encoded bytes
+/// are not UTF-8 is refused too, where form decoding would put U+FFFD in their place and answer
+/// about something else than was asked (a board filtered by a leader no one is).
+#[derive(Debug)]
 pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        if let Some(piece) = query_piece_not_utf8(query) {
+            return Err(ApiError::Malformed(format!(
+                "the query's {piece:?} is not UTF-8 once percent-decoded"
+            )));
+        }
+        let Query(value) = Query::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiQuery(value))
+    }
+}
+
+/// The first name or value of `query` whose percent-decoded bytes are not UTF-8.
+fn query_piece_not_utf8(query: &str) -> Option<&str> {
+    query
+        .split('&')
+        .flat_map(|pair| pair.split('='))
+        .find(|piece| {
+            percent_encoding::percent_decode_str(piece)
+                .decode_utf8()
+                .is_err()
+        })
+}
 
 /// Path parameters; rejections become 400 `invalid`.
 #[derive(Debug, FromRequestParts)]
@@ -147,6 +179,16 @@ impl FromRequestParts<AppState> for Principal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_query_piece_is_refused_when_it_decodes_to_no_utf8() {
+        assert_eq!(query_piece_not_utf8(""), None);
+        assert_eq!(query_piece_not_utf8("leader=%E9%99%88&limit=5"), None);
+        assert_eq!(query_piece_not_utf8("leader=陈立新&x"), None);
+        assert_eq!(query_piece_not_utf8("status=%C0%AF"), Some("%C0%AF"));
+        assert_eq!(query_piece_not_utf8("a=1&%FF=2"), Some("%FF"));
+        assert_eq!(query_piece_not_utf8("leader=%ED%A0%80"), Some("%ED%A0%80"));
+    }
 
     #[test]
     fn the_session_cookie_is_found_among_others() {

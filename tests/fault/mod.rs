@@ -5,11 +5,13 @@
 //! - `history`: what every client sent and was told, and the check of the log against it.
 //! - `workload`: racing clients (all try each step of the same items) and solo clients.
 //! - `retry_race`: a retry racing its own first attempt inside one ledger (a regression test).
+//! - `hostile_http`: bytes no HTTP library would send, over a socket to a real server.
 //!
 //! Each scenario prints one summary line (`fault: …`) that RELIABILITY.md quotes.
 
 mod client;
 mod history;
+mod hostile_http;
 pub(crate) mod private_pg;
 mod retry_race;
 mod serve;
@@ -50,6 +52,7 @@ pub fn trials() -> Vec<Trial> {
         postgres_crashed_and_restarted_under_load_answers_503_then_recovers_losing_nothing,
     ));
     trials.extend(retry_race::trials());
+    trials.extend(hostile_http::trials());
     trials.extend(on_both(
         "fault",
         "the_load_test_runs_two_seconds_with_nothing_but_200_and_racing_409",
