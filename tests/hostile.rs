@@ -40,6 +40,11 @@ pub fn trials() -> Vec<Trial> {
     ));
     trials.extend(on_both(
         "hostile",
+        "every_forbidden_role_is_refused_through_the_forms_too",
+        every_forbidden_role_is_refused_through_the_forms_too,
+    ));
+    trials.extend(on_both(
+        "hostile",
         "a_deputy_reaching_for_another_deputys_item_or_follow_is_refused",
         a_deputy_reaching_for_another_deputys_item_or_follow_is_refused,
     ));
@@ -810,6 +815,99 @@ async fn every_forbidden_role_is_refused_on_things_that_exist(db: Fresh) {
     assert!(inputs >= COMMANDS.len() * 4, "{inputs}");
     assert_eq!(log_state(&*api.stores.events).await, before);
     tried("forbidden_roles_on_existing_things", &db, inputs);
+}
+
+/// `data` as a form posts it: nested fields with dots (`leader.id`, `deputies.0.name`), yes/no as
+/// `true`/`false` (see docs/web.md).
+fn form_fields(data: &Value) -> Vec<(String, String)> {
+    fn walk(prefix: &str, value: &Value, fields: &mut Vec<(String, String)>) {
+        match value {
+            Value::Object(object) => {
+                for (name, inner) in object {
+                    let path = if prefix.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{prefix}.{name}")
+                    };
+                    walk(&path, inner, fields);
+                }
+            }
+            Value::Array(list) => {
+                for (index, inner) in list.iter().enumerate() {
+                    walk(&format!("{prefix}.{index}"), inner, fields);
+                }
+            }
+            Value::String(text) => fields.push((prefix.to_owned(), text.clone())),
+            other => fields.push((prefix.to_owned(), other.to_string())),
+        }
+    }
+    let mut fields = Vec::new();
+    walk("", data, &mut fields);
+    fields
+}
+
+/// The sweep of `every_forbidden_role_is_refused_on_things_that_exist` through `POST /forms`:
+/// every item command a role may not issue, posted as that role's form (with its session's
+/// CSRF token) about an answered item that names the deputy, is the page again with 403
+/// `forbidden`, and nothing is appended.
+async fn every_forbidden_role_is_refused_through_the_forms_too(db: Fresh) {
+    let api = Api::new(&db).await;
+    let cast = Cast::of(&api).await;
+    answered_item(&api, &cast, "2024-H-031", "d-1").await;
+    let before = log_state(&*api.stores.events).await;
+    let mut sessions = Vec::new();
+    for role in Role::ALL {
+        let person = if role == Role::Deputy {
+            "d-1".to_owned()
+        } else {
+            format!("{}-9", role.as_str().replace('_', "-"))
+        };
+        sessions.push((role, crate::web::log_in(&api, &person, role).await));
+    }
+    let mut inputs = 0;
+    let mut wrong = Vec::new();
+    for rule in COMMANDS {
+        if rule.stream != aggregates::access::StreamKind::Item {
+            continue;
+        }
+        for (role, session) in &sessions {
+            if rule.roles.contains(role) {
+                continue;
+            }
+            inputs += 1;
+            let target = if rule.command == "FileItem" {
+                "2024-H-032"
+            } else {
+                "2024-H-031"
+            };
+            let mut data = sample_data(rule.command, target);
+            if rule.command == "FileItem" {
+                // A form leaves an empty field out; a filing's body is not optional.
+                data["body"] = json!("正文");
+            }
+            let fields = form_fields(&data);
+            let fields: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_str()))
+                .collect();
+            let page = crate::web::post_form(&api, session, rule.command, &fields).await;
+            let html = page.html();
+            if page.status != StatusCode::FORBIDDEN || !html.contains(r#"data-code="forbidden""#) {
+                let code = html
+                    .split("data-code=\"")
+                    .nth(1)
+                    .and_then(|rest| rest.split('"').next());
+                wrong.push(format!(
+                    "{} as {role}: {} {code:?}",
+                    rule.command, page.status
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert!(inputs >= 40, "{inputs}");
+    assert_eq!(log_state(&*api.stores.events).await, before);
+    tried("forbidden_roles_through_forms", &db, inputs);
 }
 
 async fn a_deputy_reaching_for_another_deputys_item_or_follow_is_refused(db: Fresh) {
