@@ -47,7 +47,7 @@ where
 }
 
 /// The first name or value of `query` whose percent-decoded bytes are not UTF-8.
-fn query_piece_not_utf8(query: &str) -> Option<&str> {
+pub(crate) fn query_piece_not_utf8(query: &str) -> Option<&str> {
     query
         .split('&')
         .flat_map(|pair| pair.split('='))

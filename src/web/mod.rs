@@ -34,7 +34,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use self::i18n::{Lang, LANG_COOKIE};
 use crate::auth::{self, AuthError, Principal};
-use crate::http::extract::session_cookie_value;
+use crate::http::extract::{query_piece_not_utf8, session_cookie_value};
 use crate::http::AppState;
 
 pub use self::csrf::csrf_token;
@@ -166,6 +166,14 @@ impl FromRequestParts<AppState> for PageContext {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
         let (lang, lang_chosen) = asked_lang(&parts.uri, &parts.headers);
+        // As the API's queries: bytes that are no UTF-8 would filter by U+FFFD, not by what was
+        // asked.
+        if let Some(piece) = query_piece_not_utf8(parts.uri.query().unwrap_or_default()) {
+            return Err(PageError::invalid(
+                lang,
+                format!("the query's {piece:?} is not UTF-8 once percent-decoded"),
+            ));
+        }
         let path_and_query = parts
             .uri
             .path_and_query()

@@ -110,6 +110,8 @@ enum Want {
     /// Exactly one answer with this status and this stable code in the JSON error body, then the
     /// connection closed.
     Coded(u16, &'static str),
+    /// Exactly one answer: an HTML error page with this status and `data-code`.
+    Page(u16, &'static str),
     /// The client hung up in the middle of its body: an answer with this status and code, or none
     /// (the server may close the connection at once, as HTTP lets it).
     OrClosed(u16, &'static str),
@@ -394,6 +396,18 @@ fn cases(liaison: &str, auditor: &str) -> Vec<Case> {
     ] {
         cases.push(case(what, get(target, auditor), want));
     }
+    // The pages refuse them the same way, as a page (before asking who is logged in).
+    for target in [
+        &b"/?leader=%FF"[..],
+        b"/figures?year=%C0%AF",
+        b"/login?next=%ED%A0%80",
+    ] {
+        cases.push(case(
+            "percent-encoded invalid UTF-8 in a page's query",
+            get(target, auditor),
+            Want::Page(400, "invalid"),
+        ));
+    }
     cases
 }
 
@@ -419,6 +433,11 @@ async fn hostile_http_over_a_socket_gets_a_clean_4xx_or_a_close_and_the_server_k
             Want::Bare(status) => seen.statuses == [status],
             Want::Coded(status, code) => {
                 seen.statuses == [status] && seen.code().as_deref() == Some(code)
+            }
+            Want::Page(status, code) => {
+                seen.statuses == [status]
+                    && seen.text.contains("content-type: text/html")
+                    && seen.text.contains(&format!(r#"data-code="{code}""#))
             }
             Want::OrClosed(status, code) => {
                 seen.statuses.is_empty()
