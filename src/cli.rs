@@ -287,8 +287,13 @@ pub(crate) struct RemindArgs {
     #[arg(long)]
     pub(crate) now: String,
     /// Print what would be queued, and queue nothing.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "skip_history")]
     pub(crate) dry_run: bool,
+    /// First fold the records the notices have not seen yet WITHOUT queueing their status
+    /// notices: once, when setting notices up on a ledger with a history, so that deputies are
+    /// told of what happens from now on, not of every act of the years before.
+    #[arg(long)]
+    pub(crate) skip_history: bool,
 }
 
 #[derive(Debug, Args)]
@@ -296,6 +301,10 @@ pub(crate) struct NotifyArgs {
     /// Seconds between looks at the outbox for notifications due (retries after back-off).
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub(crate) send_every_s: u64,
+    /// Before starting, fold the records the notices have not seen yet WITHOUT queueing their
+    /// status notices (as `remind --skip-history`).
+    #[arg(long)]
+    pub(crate) skip_history: bool,
 }
 
 #[derive(Debug, Args)]

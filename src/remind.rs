@@ -28,6 +28,9 @@ pub(crate) async fn run(
 ) -> anyhow::Result<ExitCode> {
     let now = parse_moment(&args.now, &rules.deadlines.time_zone)?;
     let calendar = &rules.deadlines.calendar;
+    if args.skip_history {
+        skip_history(stores, notice_rules).await?;
+    }
     let new = if args.dry_run {
         due_dry_run(stores, calendar, notice_rules, now).await?
     } else {
@@ -86,6 +89,19 @@ pub(crate) async fn send(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Folds what the notices have not seen yet without telling anyone of it, and says so on
+/// standard error (`--skip-history`).
+async fn skip_history(stores: &Stores, notice_rules: &NoticeRules) -> anyhow::Result<()> {
+    let passed =
+        projections::notices::pass_over(&*stores.events, &*stores.views, notice_rules).await?;
+    eprintln!(
+        "huiyin: notices passed over records {}..{} ({} status notices not queued); \
+         from here on every event is told",
+        passed.from, passed.checkpoint, passed.untold
+    );
+    Ok(())
+}
+
 /// `huiyin notify`: the scheduler ([`huiyin::scheduler::run`]) on the system clock until
 /// Ctrl-C or SIGTERM.
 ///
@@ -103,6 +119,9 @@ pub(crate) async fn notify(
         policy: sender.policy,
         every: std::time::Duration::from_secs(args.send_every_s),
     };
+    if args.skip_history {
+        skip_history(&stores, &notice_rules).await?;
+    }
     let daily_at = notice_rules.daily_at;
     let (progress, _) = tokio::sync::watch::channel(huiyin::scheduler::Progress::default());
     let (stop, stopping) = tokio::sync::watch::channel(false);

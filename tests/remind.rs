@@ -23,6 +23,11 @@ pub fn trials() -> Vec<Trial> {
     ));
     trials.extend(on_both(
         "remind",
+        "skip_history_passes_over_past_status_notices_and_later_events_are_told",
+        skip_history_passes_over_past_status_notices_and_later_events_are_told,
+    ));
+    trials.extend(on_both(
+        "remind",
         "a_template_override_reaches_the_outbox_and_a_bad_one_stops_remind",
         a_template_override_reaches_the_outbox_and_a_bad_one_stops_remind,
     ));
@@ -463,6 +468,81 @@ async fn status_notices_of_a_month_without_remind_are_queued_once_and_a_rebuild_
     assert_eq!(
         remind(&db, &settings, "2024-04-11T10:00:00+08:00", false),
         Vec::<Value>::new()
+    );
+}
+
+/// Given a ledger with a history from before notices were set up, when `remind --skip-history`
+/// runs, then none of that history is told, and an event after it is told once.
+async fn skip_history_passes_over_past_status_notices_and_later_events_are_told(db: Fresh) {
+    let settings = settings("[reminders.to]\ndigest = []");
+    let config = settings.path.display().to_string();
+    // Assigned on 2024-03-05 (its assignment would be told to d-1 on two channels); on
+    // 2024-04-10 no reminder is due yet (halfway is 2024-04-20).
+    ok(&db, &lifecycle("2024-S-001")[..3]);
+    let refused = huiyin(
+        &db,
+        &[
+            "--config",
+            &config,
+            "remind",
+            "--now",
+            "2024-04-10T10:00:00+08:00",
+            "--skip-history",
+            "--dry-run",
+        ],
+        "",
+    );
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "a dry run writes nothing: refused"
+    );
+    let skipped = huiyin(
+        &db,
+        &[
+            "--config",
+            &config,
+            "remind",
+            "--now",
+            "2024-04-10T10:00:00+08:00",
+            "--skip-history",
+        ],
+        "",
+    );
+    let stderr = String::from_utf8_lossy(&skipped.stderr);
+    assert_eq!(skipped.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        lines(&skipped),
+        Vec::<Value>::new(),
+        "nothing of the history queued"
+    );
+    assert!(
+        stderr.contains("records 0..3 (2 status notices not queued)"),
+        "says what it passed over: {stderr}"
+    );
+    assert_eq!(outbox_summary(&db).await, Vec::<String>::new());
+    // The history stays passed over; what happens next is told, once.
+    ok(&db, &lifecycle("2024-S-002")[..3]);
+    let told = remind(&db, &settings, "2024-04-10T11:00:00+08:00", false);
+    assert_eq!(
+        summary(&told),
+        ["assigned d-1 email", "assigned d-1 webhook"]
+    );
+    assert!(
+        told.iter().all(|notice| notice["item_id"] == "2024-S-002"),
+        "{told:?}"
+    );
+    assert_eq!(
+        remind(&db, &settings, "2024-04-10T11:00:00+08:00", false),
+        Vec::<Value>::new()
+    );
+    // Time-driven reminders are not history: the first item's halfway reminder still comes.
+    let halfway = remind(&db, &settings, "2024-04-21T10:00:00+08:00", false);
+    assert!(
+        halfway
+            .iter()
+            .any(|notice| notice["item_id"] == "2024-S-001" && notice["kind"] == "halfway"),
+        "{halfway:?}"
     );
 }
 

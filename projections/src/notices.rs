@@ -660,6 +660,59 @@ pub async fn catch_up(
     rules: &NoticeRules,
     queued_at: i64,
 ) -> Result<CaughtUp, RunnerError> {
+    fold_up_to_head(events, views, rules, queued_at, Telling::Queue).await
+}
+
+/// Folds every record not yet in the notice projection's table into it, as [`catch_up`] does,
+/// but queues none of the status notices they cause: for setting notices up on a ledger with a
+/// history (`huiyin remind --skip-history`), so that deputies are told of what happens from then
+/// on rather than of every act of the years before. The time-driven notices are unaffected (they
+/// are decided from the rows at a moment). Returns the checkpoint reached and how many status
+/// notices were passed over untold.
+///
+/// # Errors
+/// [`RunnerError`] when the log or the tables fail, or a record or row is unreadable.
+pub async fn pass_over(
+    events: &dyn EventStore,
+    views: &dyn ViewStore,
+    rules: &NoticeRules,
+) -> Result<PassedOver, RunnerError> {
+    let from = views.checkpoint(NoticeProjection::NAME).await?;
+    let caught = fold_up_to_head(events, views, rules, 0, Telling::PassOver).await?;
+    Ok(PassedOver {
+        from,
+        checkpoint: caught.checkpoint,
+        untold: caught.queued.len() as u64,
+    })
+}
+
+/// What [`pass_over`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PassedOver {
+    /// The checkpoint it started from.
+    pub from: u64,
+    /// The checkpoint reached (records folded).
+    pub checkpoint: u64,
+    /// The status notices the folded records would have caused, queued by nobody.
+    pub untold: u64,
+}
+
+/// Whether [`fold_up_to_head`] queues the status notices it folds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Telling {
+    Queue,
+    PassOver,
+}
+
+/// The fold behind [`catch_up`] and [`pass_over`]. With [`Telling::PassOver`] it queues nothing
+/// and returns the notices it did not queue in [`CaughtUp::queued`].
+async fn fold_up_to_head(
+    events: &dyn EventStore,
+    views: &dyn ViewStore,
+    rules: &NoticeRules,
+    queued_at: i64,
+    telling: Telling,
+) -> Result<CaughtUp, RunnerError> {
     let mut queued = Vec::new();
     loop {
         let from = views.checkpoint(NoticeProjection::NAME).await?;
@@ -674,7 +727,10 @@ pub async fn catch_up(
         let mut rows = stored_rows(views, &batch).await?;
         let notices = fold_notices(&mut rows, &batch, rules)?;
         let changes = row_changes(rows)?;
-        let entries: Vec<OutboxEntry> = notices.iter().map(Notice::entry).collect();
+        let entries: Vec<OutboxEntry> = match telling {
+            Telling::Queue => notices.iter().map(Notice::entry).collect(),
+            Telling::PassOver => Vec::new(),
+        };
         // A refused commit means another runner moved the checkpoint first (and queued these
         // notices itself): fold again from it.
         match views
@@ -688,11 +744,10 @@ pub async fn catch_up(
             )
             .await?
         {
-            Some(inserted) => queued.extend(
-                notices
-                    .into_iter()
-                    .filter(|notice| inserted.contains(&notice.id)),
-            ),
+            Some(inserted) => queued.extend(notices.into_iter().filter(|notice| match telling {
+                Telling::Queue => inserted.contains(&notice.id),
+                Telling::PassOver => true,
+            })),
             None => tracing::debug!(from, "another notice runner got there first"),
         }
     }
