@@ -43,3 +43,25 @@ pub async fn integer(url: &str, query: &str) -> Result<Option<i64>, String> {
             .map_err(|e| e.to_string())
     }
 }
+
+/// Runs one query that answers one text column, directly on the ledger's database.
+pub async fn texts(url: &str, query: &str) -> Result<Vec<String>, String> {
+    if url.starts_with("postgres") {
+        let mut connection = sqlx::PgConnection::connect(url)
+            .await
+            .map_err(|e| e.to_string())?;
+        sqlx::query_scalar(query)
+            .fetch_all(&mut connection)
+            .await
+            .map_err(|e| e.to_string())
+    } else {
+        let path = url.trim_start_matches("sqlite://");
+        let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite://{path}"))
+            .await
+            .map_err(|e| e.to_string())?;
+        sqlx::query_scalar(query)
+            .fetch_all(&mut connection)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}

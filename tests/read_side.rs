@@ -42,6 +42,11 @@ pub fn trials() -> Vec<Trial> {
     ));
     trials.extend(on_both(
         "read_side",
+        "a_rebuild_repairs_every_row_that_differs_from_the_log",
+        a_rebuild_repairs_every_row_that_differs_from_the_log,
+    ));
+    trials.extend(on_both(
+        "read_side",
         "concurrent_runners_never_apply_a_record_twice",
         concurrent_runners_never_apply_a_record_twice,
     ));
@@ -416,8 +421,21 @@ async fn a_failed_rebuild_leaves_every_table_as_it_was(db: Fresh) {
     let stores = stores(&db).await;
     run_random_commands(&db, 17, 200, async |_| {}).await;
     catch_up_all(&stores).await;
+    let live = all_tables(&stores).await;
+    let victim = &live[0].1.last().expect("some board row").0;
+    // A rebuild writes only the rows that differ from the stored ones: make the victim's row
+    // differ, so the rebuild must write it.
+    crate::raw::execute(
+        &db.url,
+        &format!(
+            "UPDATE projection_rows SET body = body || ' ' \
+             WHERE projection = 'notices' AND row_key = '{victim}'"
+        ),
+    )
+    .await
+    .expect("change the victim's row");
     let before = all_tables(&stores).await;
-    let victim = &before[0].1.last().expect("some board row").0;
+    assert!(before != live);
     let (install, remove): (Vec<String>, &str) = if db.url.starts_with("postgres") {
         (vec![
             format!("CREATE FUNCTION fail_rebuild() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.row_key = '{victim}' AND NEW.projection = 'notices' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$"),
@@ -455,7 +473,69 @@ async fn a_failed_rebuild_leaves_every_table_as_it_was(db: Fresh) {
             .expect(statement);
     }
     rebuild_all_cached(&stores, 2).await;
-    assert!(all_tables(&stores).await == before);
+    assert!(all_tables(&stores).await == live);
+}
+
+/// The board's columns and deputies as stored, a line of text each.
+async fn board_columns(url: &str) -> Vec<String> {
+    let mut lines = crate::raw::texts(
+        url,
+        "SELECT item_id || '|' || kind || '|' || status || '|' || lead_unit || '|' || leader \
+         || '|' || due || '|' || awaiting_due || '|' \
+         || COALESCE(CAST(answered_on_time AS TEXT), '-') || '|' || CAST(is_open AS TEXT) \
+         || '|' || CAST(is_closed AS TEXT) || '|' || CAST(awaits_answer AS TEXT) || '|' \
+         || last_activity_at FROM board_rows ORDER BY item_id",
+    )
+    .await
+    .expect("board rows");
+    lines.extend(
+        crate::raw::texts(
+            url,
+            "SELECT deputy_id || '|' || item_id FROM board_deputies ORDER BY deputy_id, item_id",
+        )
+        .await
+        .expect("board deputies"),
+    );
+    lines
+}
+
+/// Rows that differ from what the log folds to — changed, missing or stray, JSON rows and the
+/// board's columns alike — are what a rebuild writes; afterwards every table equals the live
+/// one again.
+async fn a_rebuild_repairs_every_row_that_differs_from_the_log(db: Fresh) {
+    let stores = stores(&db).await;
+    run_random_commands(&db, 19, 200, async |_| {}).await;
+    catch_up_all(&stores).await;
+    let live = (all_tables(&stores).await, board_columns(&db.url).await);
+    for statement in [
+        "UPDATE projection_rows SET body = body || ' ' WHERE projection = 'figures' \
+         AND row_key = (SELECT MIN(row_key) FROM projection_rows WHERE projection = 'figures')",
+        "DELETE FROM projection_rows WHERE projection = 'notices' \
+         AND row_key = (SELECT MAX(row_key) FROM projection_rows WHERE projection = 'notices')",
+        "INSERT INTO projection_rows (projection, row_key, body) VALUES ('board', 'stray', '{}')",
+        "UPDATE board_rows SET status = 'stray' \
+         WHERE item_id = (SELECT MIN(item_id) FROM board_rows)",
+        "UPDATE board_rows SET answered_on_time = NULL WHERE item_id = \
+         (SELECT MIN(item_id) FROM board_rows WHERE answered_on_time IS NOT NULL)",
+        "DELETE FROM board_rows WHERE item_id = (SELECT MAX(item_id) FROM board_rows)",
+        "DELETE FROM board_deputies WHERE item_id = (SELECT MIN(item_id) FROM board_deputies)",
+        "INSERT INTO board_deputies (deputy_id, item_id) VALUES ('nobody', 'stray')",
+    ] {
+        let changed = crate::raw::execute(&db.url, statement)
+            .await
+            .expect(statement);
+        assert!(changed >= 1, "{statement} changed nothing");
+    }
+    let damaged = (all_tables(&stores).await, board_columns(&db.url).await);
+    assert!(damaged.0 != live.0 && damaged.1 != live.1);
+    for rows_cached_max in [4, REBUILD_ROWS_CACHED_MAX] {
+        rebuild_all_cached(&stores, rows_cached_max).await;
+        let rebuilt = (all_tables(&stores).await, board_columns(&db.url).await);
+        assert!(
+            rebuilt == live,
+            "a rebuild keeping {rows_cached_max} rows left a difference"
+        );
+    }
 }
 
 async fn concurrent_runners_never_apply_a_record_twice(db: Fresh) {

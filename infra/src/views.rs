@@ -287,9 +287,9 @@ pub trait ViewStore: Send + Sync {
         rebuild.finish(&[(projection, to)]).await
     }
 
-    /// Starts a rebuild of `projections`: one transaction in which their rows are all deleted,
-    /// then written as they are folded ([`Rebuild::write`]) and read back when needed again
-    /// ([`Rebuild::rows`]). Nothing is visible to anyone else until [`Rebuild::finish`]
+    /// Starts a rebuild of `projections`: one transaction in which their rows are all replaced
+    /// by those written as they are folded ([`Rebuild::write`]) and taken back when needed again
+    /// ([`Rebuild::take_rows`]). Nothing is visible to anyone else until [`Rebuild::finish`]
     /// commits, and dropping it unfinished rolls everything back. On PostgreSQL the checkpoints
     /// of `projections` are locked first, so a live runner's commit waits for the rebuild (and
     /// is then refused, or finds the rows it folded from unchanged); on SQLite the transaction
@@ -319,14 +319,18 @@ pub trait Rebuild: Send {
     /// The checkpoint of `projection` as it was when the rebuild began (locked since).
     async fn checkpoint(&mut self, projection: &str) -> Result<u64, StoreError>;
 
-    /// The rows among `keys` written so far in this rebuild, as `(key, body)`.
-    async fn rows(
+    /// Takes back the rows among `keys` written so far in this rebuild, as `(key, body)`: the
+    /// caller now holds them and writes each again ([`Rebuild::write`]) for it to be kept, so
+    /// a row written, taken back and written again ends up once. (PostgreSQL removes them from
+    /// the rebuild's rows; SQLite leaves them, and the second write replaces them.)
+    async fn take_rows(
         &mut self,
         projection: &str,
         keys: &[String],
     ) -> Result<Vec<(String, String)>, StoreError>;
 
-    /// Writes `changes` (each key at most once): upserts, or deletes for `None`.
+    /// Writes `changes`: rows for `Some`, none for `None`. A key written is one not written
+    /// before in this rebuild, or taken back since ([`Rebuild::take_rows`]).
     async fn write(&mut self, projection: &str, changes: Vec<RowChange>) -> Result<(), StoreError>;
 
     /// Sets each projection's checkpoint and commits the whole rebuild.
@@ -426,7 +430,7 @@ fn from_i64(value: i64) -> Result<u64, StoreError> {
 }
 
 macro_rules! view_store_impl {
-    ($store:ty, $database:ty, $begin:literal, $lock:literal, $item_id_as_row_key:literal) => {
+    ($store:ty, $database:ty, $item_id_as_row_key:literal) => {
         #[async_trait]
         impl ViewStore for $store {
             async fn checkpoint(&self, projection: &str) -> Result<u64, StoreError> {
@@ -565,34 +569,7 @@ macro_rules! view_store_impl {
                 &self,
                 projections: &[&str],
             ) -> Result<Box<dyn Rebuild>, StoreError> {
-                let mut tx = self.pool().begin_with($begin).await?;
-                for projection in projections {
-                    sqlx::query(
-                        "INSERT INTO projection_checkpoints (projection, position) VALUES ($1, 0) \
-                         ON CONFLICT (projection) DO NOTHING",
-                    )
-                    .bind(projection)
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query(concat!(
-                        "SELECT position FROM projection_checkpoints WHERE projection = $1",
-                        $lock
-                    ))
-                    .bind(projection)
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query("DELETE FROM projection_rows WHERE projection = $1")
-                        .bind(projection)
-                        .execute(&mut *tx)
-                        .await?;
-                    if *projection == BOARD_PROJECTION {
-                        sqlx::query("DELETE FROM board_deputies")
-                            .execute(&mut *tx)
-                            .await?;
-                        sqlx::query("DELETE FROM board_rows").execute(&mut *tx).await?;
-                    }
-                }
-                Ok(Box::new(RebuildTransaction { tx }))
+                self.begin_rebuild_here(projections).await
             }
             async fn board_page(
                 &self,
@@ -734,101 +711,6 @@ macro_rules! view_store_impl {
             }
         }
 
-        #[async_trait]
-        impl Rebuild for RebuildTransaction<$database> {
-            async fn checkpoint(&mut self, projection: &str) -> Result<u64, StoreError> {
-                let position: Option<i64> = sqlx::query_scalar(
-                    "SELECT position FROM projection_checkpoints WHERE projection = $1",
-                )
-                .bind(projection)
-                .fetch_optional(&mut *self.tx)
-                .await?;
-                from_i64(position.unwrap_or(0))
-            }
-
-            async fn rows(
-                &mut self,
-                projection: &str,
-                keys: &[String],
-            ) -> Result<Vec<(String, String)>, StoreError> {
-                let mut found = Vec::new();
-                for chunk in keys.chunks(ROWS_PER_STATEMENT_MAX) {
-                    let mut query = sqlx::QueryBuilder::<$database>::new(
-                        "SELECT row_key, body FROM projection_rows WHERE projection = ",
-                    );
-                    query.push_bind(projection).push(" AND row_key IN (");
-                    let mut separated = query.separated(", ");
-                    for key in chunk {
-                        separated.push_bind(key);
-                    }
-                    query.push(")");
-                    let rows: Vec<(String, String)> =
-                        query.build_query_as().fetch_all(&mut *self.tx).await?;
-                    found.extend(rows);
-                }
-                Ok(found)
-            }
-
-            async fn write(
-                &mut self,
-                projection: &str,
-                changes: Vec<RowChange>,
-            ) -> Result<(), StoreError> {
-                if projection == BOARD_PROJECTION {
-                    <$store>::write_board_columns(&mut self.tx, &changes).await?;
-                }
-                let (upserts, deletes): (Vec<RowChange>, Vec<RowChange>) =
-                    changes.into_iter().partition(|change| change.body.is_some());
-                for chunk in upserts.chunks(ROWS_PER_STATEMENT_MAX) {
-                    let mut insert = sqlx::QueryBuilder::<$database>::new(
-                        "INSERT INTO projection_rows (projection, row_key, body) ",
-                    );
-                    insert.push_values(chunk, |mut row, change| {
-                        row.push_bind(projection)
-                            .push_bind(&change.key)
-                            .push_bind(&change.body);
-                    });
-                    insert.push(
-                        " ON CONFLICT (projection, row_key) DO UPDATE SET body = excluded.body",
-                    );
-                    insert.build().execute(&mut *self.tx).await?;
-                }
-                for chunk in deletes.chunks(ROWS_PER_STATEMENT_MAX) {
-                    let mut delete = sqlx::QueryBuilder::<$database>::new(
-                        "DELETE FROM projection_rows WHERE projection = ",
-                    );
-                    delete.push_bind(projection).push(" AND row_key IN (");
-                    let mut separated = delete.separated(", ");
-                    for change in chunk {
-                        separated.push_bind(&change.key);
-                    }
-                    delete.push(")");
-                    delete.build().execute(&mut *self.tx).await?;
-                }
-                Ok(())
-            }
-
-            async fn finish(
-                self: Box<Self>,
-                checkpoints: &[(&str, u64)],
-            ) -> Result<(), StoreError> {
-                let mut tx = self.tx;
-                for (projection, to) in checkpoints {
-                    sqlx::query(
-                        "INSERT INTO projection_checkpoints (projection, position) VALUES ($1, $2) \
-                         ON CONFLICT (projection) DO UPDATE SET position = excluded.position",
-                    )
-                    .bind(projection)
-                    .bind(to_i64(*to))
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                tx.commit().await?;
-                Ok(())
-            }
-
-        }
-
         impl $store {
             /// Writes the board columns of `changes` (rows and deputies), in the transaction
             /// that writes their JSON rows and moves the checkpoint.
@@ -923,19 +805,423 @@ macro_rules! view_store_impl {
     };
 }
 
-view_store_impl!(
-    SqliteStore,
-    sqlx::Sqlite,
-    "BEGIN IMMEDIATE",
-    "",
-    "b.item_id"
-);
+view_store_impl!(SqliteStore, sqlx::Sqlite, "b.item_id");
 // `board_rows.item_id` is COLLATE "C" and `projection_rows.row_key` is not: the join names the
 // row key's collation, or PostgreSQL cannot use the row key's index and hashes the whole table.
 view_store_impl!(
     PostgresStore,
     sqlx::Postgres,
-    "BEGIN",
-    " FOR UPDATE",
     "(b.item_id COLLATE \"default\")"
 );
+
+/// Ensures each projection has a checkpoint row and reads it, `lock` appended (`FOR UPDATE` on
+/// PostgreSQL, so a live runner's commit waits for the rebuild).
+macro_rules! lock_checkpoints {
+    ($tx:expr, $projections:expr, $lock:literal) => {{
+        for projection in $projections {
+            sqlx::query(
+                "INSERT INTO projection_checkpoints (projection, position) VALUES ($1, 0) \
+                 ON CONFLICT (projection) DO NOTHING",
+            )
+            .bind(projection)
+            .execute(&mut *$tx)
+            .await?;
+            sqlx::query(concat!(
+                "SELECT position FROM projection_checkpoints WHERE projection = $1",
+                $lock
+            ))
+            .bind(projection)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+
+/// Sets each rebuilt projection's checkpoint, in the rebuild's transaction.
+macro_rules! set_checkpoints {
+    ($tx:expr, $checkpoints:expr) => {{
+        for (projection, to) in $checkpoints {
+            sqlx::query(
+                "INSERT INTO projection_checkpoints (projection, position) VALUES ($1, $2) \
+                 ON CONFLICT (projection) DO UPDATE SET position = excluded.position",
+            )
+            .bind(projection)
+            .bind(to_i64(*to))
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+
+impl SqliteStore {
+    /// SQLite's rebuild: under `BEGIN IMMEDIATE`, the old rows are deleted and the rebuilt ones
+    /// upserted into the tables themselves.
+    async fn begin_rebuild_here(
+        &self,
+        projections: &[&str],
+    ) -> Result<Box<dyn Rebuild>, StoreError> {
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        lock_checkpoints!(tx, projections, "");
+        for projection in projections {
+            sqlx::query("DELETE FROM projection_rows WHERE projection = $1")
+                .bind(projection)
+                .execute(&mut *tx)
+                .await?;
+            if *projection == BOARD_PROJECTION {
+                sqlx::query("DELETE FROM board_deputies")
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM board_rows")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        Ok(Box::new(RebuildTransaction { tx }))
+    }
+}
+
+#[async_trait]
+impl Rebuild for RebuildTransaction<sqlx::Sqlite> {
+    async fn checkpoint(&mut self, projection: &str) -> Result<u64, StoreError> {
+        let position: Option<i64> =
+            sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE projection = $1")
+                .bind(projection)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        from_i64(position.unwrap_or(0))
+    }
+
+    async fn take_rows(
+        &mut self,
+        projection: &str,
+        keys: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in keys.chunks(ROWS_PER_STATEMENT_MAX) {
+            let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT row_key, body FROM projection_rows WHERE projection = ",
+            );
+            query.push_bind(projection).push(" AND row_key IN (");
+            let mut separated = query.separated(", ");
+            for key in chunk {
+                separated.push_bind(key);
+            }
+            query.push(")");
+            let rows: Vec<(String, String)> =
+                query.build_query_as().fetch_all(&mut *self.tx).await?;
+            found.extend(rows);
+        }
+        Ok(found)
+    }
+
+    async fn write(&mut self, projection: &str, changes: Vec<RowChange>) -> Result<(), StoreError> {
+        if projection == BOARD_PROJECTION {
+            SqliteStore::write_board_columns(&mut self.tx, &changes).await?;
+        }
+        let (upserts, deletes): (Vec<RowChange>, Vec<RowChange>) = changes
+            .into_iter()
+            .partition(|change| change.body.is_some());
+        for chunk in upserts.chunks(ROWS_PER_STATEMENT_MAX) {
+            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO projection_rows (projection, row_key, body) ",
+            );
+            insert.push_values(chunk, |mut row, change| {
+                row.push_bind(projection)
+                    .push_bind(&change.key)
+                    .push_bind(&change.body);
+            });
+            insert.push(" ON CONFLICT (projection, row_key) DO UPDATE SET body = excluded.body");
+            insert.build().execute(&mut *self.tx).await?;
+        }
+        for chunk in deletes.chunks(ROWS_PER_STATEMENT_MAX) {
+            let mut delete = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "DELETE FROM projection_rows WHERE projection = ",
+            );
+            delete.push_bind(projection).push(" AND row_key IN (");
+            let mut separated = delete.separated(", ");
+            for change in chunk {
+                separated.push_bind(&change.key);
+            }
+            delete.push(")");
+            delete.build().execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    async fn finish(self: Box<Self>, checkpoints: &[(&str, u64)]) -> Result<(), StoreError> {
+        let mut tx = self.tx;
+        set_checkpoints!(tx, checkpoints);
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// PostgreSQL's rebuild ([`PostgresStore::begin_rebuild_here`]): rows are copied (`COPY`) into
+/// temporary tables of the transaction as they are written out, taken back from them by
+/// `DELETE … RETURNING`, and merged into the real tables once, when it finishes.
+struct PgRebuild {
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    /// The projections being rebuilt.
+    projections: Vec<String>,
+    /// `COPY` text reused between writes.
+    copy: Vec<u8>,
+}
+
+/// The rebuild's temporary tables: rows as `projection_rows`, board columns as `board_rows` and
+/// `board_deputies`, with only the indexes taking rows back needs. Not logged, private to the
+/// transaction, dropped at its end.
+const PG_REBUILD_TABLES: [&str; 4] = [
+    "CREATE TEMPORARY TABLE rebuild_rows (LIKE projection_rows, PRIMARY KEY (projection, row_key)) \
+     ON COMMIT DROP",
+    "CREATE TEMPORARY TABLE rebuild_board (LIKE board_rows, PRIMARY KEY (item_id)) ON COMMIT DROP",
+    "CREATE TEMPORARY TABLE rebuild_deputies (LIKE board_deputies) ON COMMIT DROP",
+    "CREATE INDEX ON rebuild_deputies (item_id)",
+];
+
+impl PostgresStore {
+    /// PostgreSQL's rebuild: the checkpoints locked, the rows written into temporary tables
+    /// ([`PgRebuild`]).
+    async fn begin_rebuild_here(
+        &self,
+        projections: &[&str],
+    ) -> Result<Box<dyn Rebuild>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        lock_checkpoints!(tx, projections, " FOR UPDATE");
+        for statement in PG_REBUILD_TABLES {
+            sqlx::query(statement).execute(&mut *tx).await?;
+        }
+        Ok(Box::new(PgRebuild {
+            tx,
+            projections: projections.iter().map(|name| (*name).to_owned()).collect(),
+            copy: Vec::new(),
+        }))
+    }
+}
+
+/// Appends `text` as a field of `COPY … FROM STDIN` text format.
+fn copy_field(out: &mut Vec<u8>, text: &str) {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (at, byte) in bytes.iter().enumerate() {
+        let escaped: &[u8] = match byte {
+            b'\\' => b"\\\\",
+            b'\t' => b"\\t",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..at]);
+        out.extend_from_slice(escaped);
+        start = at + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// Appends a row of `COPY` text format: fields separated by tabs, `None` as `\N`.
+fn copy_row<'a>(out: &mut Vec<u8>, fields: impl IntoIterator<Item = Option<&'a str>>) {
+    for (index, field) in fields.into_iter().enumerate() {
+        if index > 0 {
+            out.push(b'\t');
+        }
+        match field {
+            Some(text) => copy_field(out, text),
+            None => out.extend_from_slice(b"\\N"),
+        }
+    }
+    out.push(b'\n');
+}
+
+fn flag(value: bool) -> &'static str {
+    if value {
+        "1"
+    } else {
+        "0"
+    }
+}
+
+impl PgRebuild {
+    /// Sends `self.copy` by `COPY statement FROM STDIN`, when it holds any row.
+    async fn send_copy(&mut self, statement: &str) -> Result<(), StoreError> {
+        if self.copy.is_empty() {
+            return Ok(());
+        }
+        let mut copy_in = self.tx.copy_in_raw(statement).await?;
+        copy_in.send(self.copy.as_slice()).await?;
+        copy_in.finish().await?;
+        self.copy.clear();
+        Ok(())
+    }
+
+    /// Removes the board columns of `keys` from the rebuild.
+    async fn remove_board_columns(&mut self, keys: &[String]) -> Result<(), StoreError> {
+        for statement in [
+            "DELETE FROM rebuild_board WHERE item_id = ANY($1)",
+            "DELETE FROM rebuild_deputies WHERE item_id = ANY($1)",
+        ] {
+            sqlx::query(statement)
+                .bind(keys)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Rebuild for PgRebuild {
+    async fn checkpoint(&mut self, projection: &str) -> Result<u64, StoreError> {
+        let position: Option<i64> =
+            sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE projection = $1")
+                .bind(projection)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        from_i64(position.unwrap_or(0))
+    }
+
+    async fn take_rows(
+        &mut self,
+        projection: &str,
+        keys: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "DELETE FROM rebuild_rows WHERE projection = $1 AND row_key = ANY($2) \
+             RETURNING row_key, body",
+        )
+        .bind(projection)
+        .bind(keys)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        if projection == BOARD_PROJECTION {
+            self.remove_board_columns(keys).await?;
+        }
+        Ok(rows)
+    }
+
+    async fn write(&mut self, projection: &str, changes: Vec<RowChange>) -> Result<(), StoreError> {
+        // A key is written only when the rebuild holds no row of it: a `None` has nothing to
+        // remove, and a row is copied in, not upserted.
+        for change in &changes {
+            if let Some(body) = &change.body {
+                copy_row(
+                    &mut self.copy,
+                    [Some(projection), Some(&change.key), Some(body)],
+                );
+            }
+        }
+        self.send_copy("COPY rebuild_rows (projection, row_key, body) FROM STDIN")
+            .await?;
+        if projection != BOARD_PROJECTION {
+            return Ok(());
+        }
+        for change in &changes {
+            if let (Some(_), Some(board)) = (&change.body, &change.board) {
+                copy_row(
+                    &mut self.copy,
+                    [
+                        Some(change.key.as_str()),
+                        Some(&board.kind),
+                        Some(&board.status),
+                        Some(&board.lead_unit),
+                        Some(&board.leader),
+                        Some(&board.due),
+                        Some(&board.awaiting_due),
+                        board.answered_on_time.map(flag),
+                        Some(flag(board.is_open)),
+                        Some(flag(board.is_closed)),
+                        Some(flag(board.awaits_answer)),
+                        Some(&board.last_activity_at),
+                    ],
+                );
+            }
+        }
+        self.send_copy(&format!("COPY rebuild_board ({BOARD_COLUMNS}) FROM STDIN"))
+            .await?;
+        for change in &changes {
+            if let (Some(_), Some(board)) = (&change.body, &change.board) {
+                for deputy_id in &board.deputy_ids {
+                    copy_row(
+                        &mut self.copy,
+                        [Some(deputy_id.as_str()), Some(&change.key)],
+                    );
+                }
+            }
+        }
+        self.send_copy("COPY rebuild_deputies (deputy_id, item_id) FROM STDIN")
+            .await
+    }
+
+    async fn finish(self: Box<Self>, checkpoints: &[(&str, u64)]) -> Result<(), StoreError> {
+        let PgRebuild {
+            mut tx,
+            projections,
+            ..
+        } = *self;
+        pg_replace_rows(&mut tx, &projections).await?;
+        set_checkpoints!(tx, checkpoints);
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Makes the rows of `projections` (and the board's columns, when the board is one) those of
+/// the rebuild's temporary tables, in its transaction, writing only what differs: a row the
+/// rebuild reproduced byte for byte is left as it is (a rebuild usually reproduces most rows),
+/// any other old row is deleted and any other rebuilt row inserted. The joins are on the
+/// tables' primary keys.
+async fn pg_replace_rows(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    projections: &[String],
+) -> Result<(), StoreError> {
+    let board = projections.iter().any(|name| name == BOARD_PROJECTION);
+    // The temporary tables have no statistics until analysed: without them the planner guesses
+    // a few rows and joins by nested loops.
+    sqlx::query("SET LOCAL work_mem = '64MB'")
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("ANALYZE rebuild_rows")
+        .execute(&mut **tx)
+        .await?;
+    if board {
+        sqlx::query("ANALYZE rebuild_board, rebuild_deputies")
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query(
+        "DELETE FROM projection_rows p WHERE p.projection = ANY($1) AND NOT EXISTS \
+         (SELECT 1 FROM rebuild_rows r \
+          WHERE r.projection = p.projection AND r.row_key = p.row_key AND r.body = p.body)",
+    )
+    .bind(projections)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO projection_rows (projection, row_key, body) \
+         SELECT r.projection, r.row_key, r.body FROM rebuild_rows r WHERE NOT EXISTS \
+         (SELECT 1 FROM projection_rows p \
+          WHERE p.projection = r.projection AND p.row_key = r.row_key)",
+    )
+    .execute(&mut **tx)
+    .await?;
+    if !board {
+        return Ok(());
+    }
+    for statement in [
+        "DELETE FROM board_rows b WHERE NOT EXISTS (SELECT 1 FROM rebuild_board r \
+         WHERE r.item_id = b.item_id AND r.kind = b.kind AND r.status = b.status \
+         AND r.lead_unit = b.lead_unit AND r.leader = b.leader AND r.due = b.due \
+         AND r.awaiting_due = b.awaiting_due \
+         AND r.answered_on_time IS NOT DISTINCT FROM b.answered_on_time \
+         AND r.is_open = b.is_open AND r.is_closed = b.is_closed \
+         AND r.awaits_answer = b.awaits_answer AND r.last_activity_at = b.last_activity_at)",
+        "INSERT INTO board_rows SELECT r.* FROM rebuild_board r \
+         WHERE NOT EXISTS (SELECT 1 FROM board_rows b WHERE b.item_id = r.item_id)",
+        "DELETE FROM board_deputies b WHERE NOT EXISTS (SELECT 1 FROM rebuild_deputies r \
+         WHERE r.deputy_id = b.deputy_id AND r.item_id = b.item_id)",
+        "INSERT INTO board_deputies (deputy_id, item_id) \
+         SELECT DISTINCT r.deputy_id, r.item_id FROM rebuild_deputies r WHERE NOT EXISTS \
+         (SELECT 1 FROM board_deputies b WHERE b.deputy_id = r.deputy_id AND b.item_id = r.item_id)",
+    ] {
+        sqlx::query(statement).execute(&mut **tx).await?;
+    }
+    Ok(())
+}

@@ -159,7 +159,8 @@ pub trait Rebuilding: Send {
     /// to be read back and given to [`Rebuilding::load`]. (While nothing has been written out,
     /// a key not in memory has no row, and none is returned.)
     fn keys_to_load(&mut self, records: &[Record]) -> Vec<String>;
-    /// Takes in the stored rows of `asked` (a key not among `found` has no row).
+    /// Takes in the stored rows of `asked` (a key not among `found` has no row), as taken back
+    /// from the rebuild ([`Rebuild::take_rows`]): each is written again when let go.
     ///
     /// # Errors
     /// [`RunnerError::Row`] when a stored row is not this projection's JSON.
@@ -189,7 +190,7 @@ pub trait Rebuilding: Send {
 struct CachedRow<R> {
     /// `None`: no row (never made, or removed).
     row: Option<R>,
-    /// Changed since read or since last written.
+    /// To be written when let go: changed since last written, or taken back from the rebuild.
     dirty: bool,
     /// Position of the last record folded into it.
     last_folded: u64,
@@ -311,11 +312,12 @@ where
                 key: key.clone(),
                 reason: error.to_string(),
             })?;
+            // Taken back from the rebuild ([`Rebuild::take_rows`]): written again when let go.
             self.rows.insert(
                 key,
                 CachedRow {
                     row: Some(row),
-                    dirty: false,
+                    dirty: true,
                     last_folded: 0,
                 },
             );
@@ -455,7 +457,7 @@ pub async fn rebuild_all(
     Ok(read)
 }
 
-/// Loads the rows `batch` needs that were written out, folds it into every projection, and
+/// Takes back the rows `batch` needs that were written out, folds it into every projection, and
 /// writes out the rows over each cache's bound.
 async fn fold_rebuild_batch(
     rebuild: &mut dyn Rebuild,
@@ -465,7 +467,7 @@ async fn fold_rebuild_batch(
     for fold in folds.iter_mut() {
         let missing = fold.keys_to_load(batch);
         if !missing.is_empty() {
-            let found = rebuild.rows(fold.name(), &missing).await?;
+            let found = rebuild.take_rows(fold.name(), &missing).await?;
             fold.load(missing, found)?;
         }
     }
