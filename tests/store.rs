@@ -8,7 +8,7 @@ use infra::store::{
     AppendOutcome, AppendRequest, CommandMeta, EventStore, NewEvent, StoreError, StoredRecord,
     EVENTS_PER_APPEND_MAX, READ_PAGE_RECORDS,
 };
-use infra::verify::verify_store;
+use infra::verify::{verify_store, VerifyError};
 use libtest_mimic::Trial;
 use serde_json::json;
 
@@ -70,6 +70,21 @@ pub fn trials() -> Vec<Trial> {
         "store",
         "float_in_event_data_is_refused_and_nothing_appended",
         float_in_event_data_is_refused_and_nothing_appended,
+    ));
+    trials.extend(on_both(
+        "store",
+        "verify_names_the_record_completing_a_rewritten_merkle_node_past_the_first_chunk",
+        verify_names_the_record_completing_a_rewritten_merkle_node_past_the_first_chunk,
+    ));
+    trials.extend(on_both(
+        "store",
+        "verify_names_the_record_whose_leaf_node_was_deleted_past_the_first_chunk",
+        verify_names_the_record_whose_leaf_node_was_deleted_past_the_first_chunk,
+    ));
+    trials.extend(on_both(
+        "store",
+        "verify_finds_a_merkle_node_beyond_the_last_record",
+        verify_finds_a_merkle_node_beyond_the_last_record,
     ));
     trials
 }
@@ -438,4 +453,115 @@ async fn float_in_event_data_is_refused_and_nothing_appended(db: Fresh) {
     assert!(matches!(error, StoreError::NotCanonical(_)), "{error}");
     assert_eq!(db.store.head().await.expect("head").tree_size, 0);
     assert!(db.store.find_command("f").await.expect("find").is_none());
+}
+
+/// Records in the ledgers of the Merkle-node tests: past verify's first chunks (1,024 records
+/// each), ending mid-chunk.
+const CHUNKED_RECORDS: usize = 2_500;
+
+/// Appends [`CHUNKED_RECORDS`] records to one stream.
+async fn append_chunked(store: &dyn EventStore) {
+    for batch in 0..CHUNKED_RECORDS.div_ceil(EVENTS_PER_APPEND_MAX) {
+        let first = batch * EVENTS_PER_APPEND_MAX;
+        let events = (first..CHUNKED_RECORDS.min(first + EVENTS_PER_APPEND_MAX))
+            .map(|index| event("Noted", json!({"index": index})))
+            .collect();
+        store
+            .append(request(
+                "item/chunked",
+                first as u64,
+                &format!("chunked-{batch}"),
+                events,
+            ))
+            .await
+            .expect("append");
+    }
+}
+
+/// Drops the trigger that refuses `change` (`update` or `delete`) on `merkle_nodes`.
+async fn allow_node_change(url: &str, change: &str) {
+    let statement = if url.starts_with("postgres") {
+        "DROP TRIGGER merkle_nodes_refuse_change ON merkle_nodes".to_owned()
+    } else {
+        format!("DROP TRIGGER merkle_nodes_refuse_{change}")
+    };
+    crate::raw::execute(url, &statement)
+        .await
+        .expect("drop trigger");
+}
+
+async fn broken_at(store: &dyn EventStore) -> (u64, String) {
+    match verify_store(store, &Default::default()).await {
+        Err(VerifyError::Broken { position, reason }) => (position, reason),
+        other => panic!("expected a broken log, got {other:?}"),
+    }
+}
+
+async fn verify_names_the_record_completing_a_rewritten_merkle_node_past_the_first_chunk(
+    db: Fresh,
+) {
+    append_chunked(&*db.store).await;
+    let verified = verify_store(&*db.store, &Default::default())
+        .await
+        .expect("intact");
+    assert_eq!(verified.tree_size, CHUNKED_RECORDS as u64);
+    allow_node_change(&db.url, "update").await;
+    // Node (1, 1100) covers leaves 2200 and 2201: record 2201 completes it.
+    let zero = if db.url.starts_with("postgres") {
+        "decode(repeat('00', 32), 'hex')"
+    } else {
+        "zeroblob(32)"
+    };
+    crate::raw::execute(
+        &db.url,
+        &format!("UPDATE merkle_nodes SET hash = {zero} WHERE level = 1 AND node_index = 1100"),
+    )
+    .await
+    .expect("rewrite node");
+    let (position, reason) = broken_at(&*db.store).await;
+    assert_eq!(position, 2201, "{reason}");
+    assert!(
+        reason.starts_with("stored Merkle node (1, 1100) is 0000"),
+        "{reason}"
+    );
+}
+
+async fn verify_names_the_record_whose_leaf_node_was_deleted_past_the_first_chunk(db: Fresh) {
+    append_chunked(&*db.store).await;
+    allow_node_change(&db.url, "delete").await;
+    crate::raw::execute(
+        &db.url,
+        "DELETE FROM merkle_nodes WHERE level = 0 AND node_index = 1500",
+    )
+    .await
+    .expect("delete node");
+    let (position, reason) = broken_at(&*db.store).await;
+    assert_eq!(position, 1500, "{reason}");
+    assert_eq!(reason, "expected Merkle node (0, 1500) but found (0, 1501)");
+}
+
+async fn verify_finds_a_merkle_node_beyond_the_last_record(db: Fresh) {
+    append_chunked(&*db.store).await;
+    let leaf = if db.url.starts_with("postgres") {
+        "decode(repeat('00', 32), 'hex')"
+    } else {
+        "zeroblob(32)"
+    };
+    let end = CHUNKED_RECORDS;
+    crate::raw::execute(
+        &db.url,
+        &format!(
+            "INSERT INTO merkle_nodes (level, node_index, leaf_end, hash) \
+             VALUES (0, {end}, {}, {leaf})",
+            end + 1
+        ),
+    )
+    .await
+    .expect("insert node");
+    let (position, reason) = broken_at(&*db.store).await;
+    assert_eq!(position, CHUNKED_RECORDS as u64, "{reason}");
+    assert_eq!(
+        reason,
+        format!("a Merkle node (0, {end}) covers records the log does not hold")
+    );
 }

@@ -17,6 +17,7 @@
 //!   ([`credentials::CredentialStore`]).
 
 pub mod canonical;
+pub mod canonical_scan;
 pub mod checkpoint;
 pub mod credentials;
 pub mod export;

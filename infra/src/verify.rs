@@ -7,14 +7,20 @@
 //! The same [`LogVerifier`] checks a database ([`verify_store`]) and an export file
 //! (`crate::export`). Memory stays bounded: records, nodes and checkpoints are streamed.
 
+use std::collections::VecDeque;
+
 use futures::stream::{BoxStream, Peekable};
 use futures::{StreamExt, TryStreamExt};
 
+use crate::canonical_scan::scan_record;
 use crate::checkpoint::{open_checkpoint, verify_cosignatures, Checkpoint, CheckpointError};
 use crate::merkle::{CompactRange, NodeId};
 use crate::note::VerifierKey;
 use crate::record::{leaf_hash, write_canonical_record, Hash, Record};
-use crate::store::{EventStore, StoreError, StoredCheckpoint, StoredNode, StoredRecord};
+use crate::store::{
+    EventStore, LedgerHead, LogChunk, LogChunkSender, StoreError, StoredCheckpoint, StoredNode,
+    StoredRecord,
+};
 
 /// What an intact log ends with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,6 +188,27 @@ impl ChainVerifier {
 /// # Errors
 /// The reason, as [`VerifyError::Broken`] would give it.
 pub fn check_alone(stored: &StoredRecord, scratch: &mut Vec<u8>) -> Result<Record, String> {
+    check_hash(stored)?;
+    check_form(stored, scratch)
+}
+
+/// As [`check_alone`], returning only the record's `prev`, which is all the chain needs: bytes
+/// in canonical form are recognised by [`scan_record`] without building the record (most of
+/// the cost of [`check_alone`]); any other bytes are judged by [`check_alone`]'s own parse and
+/// re-serialisation, so the reason given is the same.
+///
+/// # Errors
+/// As [`check_alone`].
+pub fn check_alone_prev(stored: &StoredRecord, scratch: &mut Vec<u8>) -> Result<Hash, String> {
+    check_hash(stored)?;
+    let Some(scanned) = scan_record(&stored.canonical) else {
+        return check_form(stored, scratch).map(|record| record.prev);
+    };
+    check_columns((scanned.position, scanned.stream, scanned.version), stored)?;
+    Ok(scanned.prev)
+}
+
+fn check_hash(stored: &StoredRecord) -> Result<(), String> {
     let computed_hash = leaf_hash(&stored.canonical);
     if computed_hash != stored.hash {
         return Err(format!(
@@ -189,6 +216,10 @@ pub fn check_alone(stored: &StoredRecord, scratch: &mut Vec<u8>) -> Result<Recor
             stored.hash
         ));
     }
+    Ok(())
+}
+
+fn check_form(stored: &StoredRecord, scratch: &mut Vec<u8>) -> Result<Record, String> {
     // The stored bytes are parsed once, straight into the record; its canonical form is
     // written from it into a reused buffer and compared with the stored bytes, so any other
     // spelling (member order, whitespace, escapes, an uppercase hash) is refused.
@@ -200,13 +231,19 @@ pub fn check_alone(stored: &StoredRecord, scratch: &mut Vec<u8>) -> Result<Recor
     if *scratch != stored.canonical {
         return Err("stored bytes are not in canonical form".to_owned());
     }
-    if record.position != stored.position
-        || record.stream != stored.stream
-        || record.version != stored.version
-    {
+    check_columns((record.position, &record.stream, record.version), stored)?;
+    Ok(record)
+}
+
+/// The record's position, stream and version against the stored columns.
+fn check_columns(
+    (position, stream, version): (u64, &str, u64),
+    stored: &StoredRecord,
+) -> Result<(), String> {
+    if position != stored.position || stream != stored.stream || version != stored.version {
         return Err("record disagrees with its position, stream or version columns".to_owned());
     }
-    Ok(record)
+    Ok(())
 }
 
 /// The chain and the Merkle tree together: each record checked is appended to the tree.
@@ -430,15 +467,16 @@ async fn check_checkpoints_at(
     Ok(())
 }
 
-/// Checks the nodes a record completed against the next stored nodes.
-async fn check_nodes(
+/// Checks the nodes a record completed against the next stored nodes (`nodes`, in append
+/// order, as the scan handed them over).
+fn check_nodes(
     position: u64,
     completed: &[(NodeId, Hash)],
-    nodes: &mut BoxStream<'_, Result<StoredNode, StoreError>>,
+    nodes: &mut VecDeque<Result<StoredNode, StoreError>>,
 ) -> Result<(), VerifyError> {
     for (id, hash) in completed {
         let broken = |reason: String| VerifyError::Broken { position, reason };
-        let Some(stored) = nodes.try_next().await? else {
+        let Some(stored) = nodes.pop_front().transpose()? else {
             return Err(broken(format!(
                 "Merkle node ({}, {}) is missing",
                 id.level(),
@@ -475,7 +513,6 @@ pub async fn verify_store(
     store: &dyn EventStore,
     options: &VerifyOptions,
 ) -> Result<VerifiedLog, VerifyError> {
-    let head = store.head().await?;
     let mut held = options
         .held_checkpoints
         .iter()
@@ -490,39 +527,44 @@ pub async fn verify_store(
         options,
     };
     let mut verifier = LogVerifier::default();
-    let mut nodes = store.read_merkle_nodes();
+    let mut nodes = VecDeque::new();
     check_checkpoints_at(&mut verifier, &mut checkpoints).await?;
-    // Three stages, so two cores share the work: this task reads the records in chunks; a
-    // blocking thread runs the checks each record needs alone (hash, parse, canonical form:
-    // most of the work); this task then checks the chain, the tree and the checkpoints in
-    // order. Bounded channels keep at most a few chunks in memory.
+    // Three stages, so two cores share the work: the store's scan reads the head, then the
+    // records and the Merkle nodes in chunks (SQLite on a thread of its own, from one read
+    // snapshot); a blocking thread runs the checks each record needs alone (hash, parse,
+    // canonical form: most of the work); this task then checks the chain, the tree and the
+    // checkpoints in order. Bounded channels keep at most a few chunks in memory.
     let (to_check, mut unchecked) = tokio::sync::mpsc::channel(VERIFY_CHUNKS_IN_FLIGHT);
     let (to_chain, checked) = tokio::sync::mpsc::channel(VERIFY_CHUNKS_IN_FLIGHT);
     let checker =
         tokio::task::spawn_blocking(move || check_chunks_alone(&mut unchecked, &to_chain));
-    let read = read_chunks(store, to_check);
+    let scan = store.scan_log(to_check);
     let chain = async {
         // Owned here, so that a chain stage ending early closes the channel and stops the others.
         let mut checked = checked;
         while let Some(chunk) = checked.recv().await {
             let (chunk, alone): CheckedChunk = chunk?;
-            for (stored, alone) in chunk.iter().zip(alone) {
+            nodes.extend(chunk.nodes);
+            for (stored, alone) in chunk.records.iter().zip(alone) {
                 let completed = verifier.check_with(stored, alone)?;
-                check_nodes(stored.position, &completed, &mut nodes).await?;
+                check_nodes(stored.position, &completed, &mut nodes)?;
                 check_checkpoints_at(&mut verifier, &mut checkpoints).await?;
             }
         }
         Ok::<(), VerifyError>(())
     };
-    // The chain stage ends first on a broken record (dropping the reader's channel stops it);
-    // a read error travels down the chunks in order, so the first error is the first found.
-    let ((), chained) = futures::join!(read, chain);
+    // The chain stage ends first on a broken record (dropping the scan's channel stops it); a
+    // read error travels down the chunks in order, so the first error is the first found. The
+    // head is read before any record: when it cannot be, no record was sent.
+    let (head, chained) = futures::join!(scan, chain);
+    let head = head?;
     chained?;
     checker.await.expect("the record checker does not panic");
     if let Some((checkpoint, _)) = checkpoints.next_up_to(None).await? {
         return Err(verifier.truncated(&checkpoint));
     }
-    if let Some(extra) = nodes.try_next().await? {
+    // The scan's last chunk holds the next stored node after the records' own, if any.
+    if let Some(extra) = nodes.pop_front().transpose()? {
         return Err(VerifyError::Broken {
             position: verifier.tree_size(),
             reason: format!(
@@ -537,50 +579,104 @@ pub async fn verify_store(
 }
 
 /// Records per chunk handed between [`verify_store`]'s stages.
-const VERIFY_CHUNK_RECORDS: usize = 1_024;
+pub(crate) const VERIFY_CHUNK_RECORDS: usize = 1_024;
 /// Chunks waiting between two stages, at most.
 const VERIFY_CHUNKS_IN_FLIGHT: usize = 4;
 
-/// A chunk of records and what [`check_alone`] found of each: its `prev`, or why not.
-type CheckedChunk = (Vec<StoredRecord>, Vec<Result<Hash, String>>);
+/// A chunk of the log and what [`check_alone`] found of each record: its `prev`, or why not.
+type CheckedChunk = (LogChunk, Vec<Result<Hash, String>>);
 
-/// Reads every record in chunks into `to_check`, a read error as the last item; stops when
-/// the other end is gone.
-async fn read_chunks(
-    store: &dyn EventStore,
-    to_check: tokio::sync::mpsc::Sender<Result<Vec<StoredRecord>, StoreError>>,
-) {
+/// How many Merkle nodes a tree of `leaves` leaves holds: every leaf, and every perfect
+/// subtree above them (`2n - popcount(n)`).
+pub(crate) fn tree_nodes(leaves: u64) -> u64 {
+    2 * leaves - u64::from(leaves.count_ones())
+}
+
+/// [`EventStore::scan_log`] through the store's paged streams: the head, then every record in
+/// chunks, each with the next stored nodes those records complete (so the chain stage meets
+/// the nodes in the order the node stream gives them), then a last chunk with the next stored
+/// node after them, if any. A read error is the last item.
+pub(crate) async fn scan_log_streamed<S: EventStore + ?Sized>(
+    store: &S,
+    to_check: LogChunkSender,
+) -> Result<LedgerHead, StoreError> {
+    let head = store.head().await?;
     let mut records = store.read_all(0).try_chunks(VERIFY_CHUNK_RECORDS);
+    let mut nodes = store.read_merkle_nodes();
+    let mut nodes_ended = false;
+    let mut leaves = 0_u64;
     loop {
-        let next = match records.next().await {
-            None => return,
-            Some(Ok(chunk)) => Ok(chunk),
-            Some(Err(futures::stream::TryChunksError(chunk, error))) => {
-                // The records before the error are checked first.
-                if !chunk.is_empty() && to_check.send(Ok(chunk)).await.is_err() {
-                    return;
-                }
-                Err(error)
-            }
+        let (chunk, error) = match records.next().await {
+            None => break,
+            Some(Ok(chunk)) => (chunk, None),
+            // The records before the error are checked first.
+            Some(Err(futures::stream::TryChunksError(chunk, error))) => (chunk, Some(error)),
         };
-        let failed = next.is_err();
-        if to_check.send(next).await.is_err() || failed {
-            return;
+        let end = leaves + chunk.len() as u64;
+        let nodes = take_nodes(
+            &mut nodes,
+            &mut nodes_ended,
+            tree_nodes(end) - tree_nodes(leaves),
+        )
+        .await;
+        leaves = end;
+        if !chunk.is_empty()
+            && to_check
+                .send(Ok(LogChunk {
+                    records: chunk,
+                    nodes,
+                }))
+                .await
+                .is_err()
+        {
+            return Ok(head);
+        }
+        if let Some(error) = error {
+            let _stopped = to_check.send(Err(error)).await;
+            return Ok(head);
         }
     }
+    let nodes = take_nodes(&mut nodes, &mut nodes_ended, 1).await;
+    let _stopped = to_check
+        .send(Ok(LogChunk {
+            records: Vec::new(),
+            nodes,
+        }))
+        .await;
+    Ok(head)
+}
+
+/// The next `count` items of `nodes` (fewer when it ends, or after an error, which is the last).
+async fn take_nodes(
+    nodes: &mut BoxStream<'_, Result<StoredNode, StoreError>>,
+    ended: &mut bool,
+    count: u64,
+) -> Vec<Result<StoredNode, StoreError>> {
+    let mut taken = Vec::new();
+    while !*ended && (taken.len() as u64) < count {
+        match nodes.next().await {
+            None => *ended = true,
+            Some(node) => {
+                *ended = node.is_err();
+                taken.push(node);
+            }
+        }
+    }
+    taken
 }
 
 /// The blocking stage of [`verify_store`]: [`check_alone`] on every record of every chunk.
 fn check_chunks_alone(
-    unchecked: &mut tokio::sync::mpsc::Receiver<Result<Vec<StoredRecord>, StoreError>>,
+    unchecked: &mut tokio::sync::mpsc::Receiver<Result<LogChunk, StoreError>>,
     to_chain: &tokio::sync::mpsc::Sender<Result<CheckedChunk, StoreError>>,
 ) {
     let mut scratch = Vec::with_capacity(1_024);
     while let Some(chunk) = unchecked.blocking_recv() {
         let checked = chunk.map(|chunk| {
             let alone = chunk
+                .records
                 .iter()
-                .map(|stored| check_alone(stored, &mut scratch).map(|record| record.prev))
+                .map(|stored| check_alone_prev(stored, &mut scratch))
                 .collect();
             (chunk, alone)
         });

@@ -11,6 +11,7 @@ mod postgres;
 mod proofs;
 mod rows;
 mod sqlite;
+mod sqlite_scan;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -156,6 +157,22 @@ impl StoredRecord {
         serde_json::from_slice(&self.canonical)
     }
 }
+
+/// A run of the log as `verify` reads it ([`EventStore::scan_log`]): records in position
+/// order, and the next stored Merkle nodes in append order, as many as those records complete
+/// (`1 +` the trailing ones of each leaf index; fewer when the stored tree ends, and a read
+/// error as the last). The scan's last chunk holds no record and the stored node after all the
+/// records' own, if there is one.
+#[derive(Debug)]
+pub struct LogChunk {
+    /// The records.
+    pub records: Vec<StoredRecord>,
+    /// The stored nodes they complete.
+    pub nodes: Vec<Result<StoredNode, StoreError>>,
+}
+
+/// Where [`EventStore::scan_log`] hands its chunks (a read error as the last item).
+pub type LogChunkSender = tokio::sync::mpsc::Sender<Result<LogChunk, StoreError>>;
 
 /// The tip of the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -439,6 +456,18 @@ pub trait EventStore: Send + Sync {
 
     /// The tip of the log.
     async fn head(&self) -> Result<LedgerHead, StoreError>;
+
+    /// Reads the whole log for `verify`: the head, then every record and every Merkle node in
+    /// [`LogChunk`]s sent to `to_check` (a read error as the last item); returns the head. Stops,
+    /// without error, when `to_check` is closed. By default through [`EventStore::head`],
+    /// [`EventStore::read_all`] and [`EventStore::read_merkle_nodes`]; SQLite reads on a
+    /// blocking thread of its own, from one read snapshot.
+    ///
+    /// # Errors
+    /// When the head cannot be read (then no chunk was sent).
+    async fn scan_log(&self, to_check: LogChunkSender) -> Result<LedgerHead, StoreError> {
+        crate::verify::scan_log_streamed(self, to_check).await
+    }
 
     /// Waits until the log holds more than `tree_size` records, or `timeout` passes; returns the
     /// tree size then. Appends in this process wake it at once (and on PostgreSQL, appends in any

@@ -18,8 +18,8 @@ use crate::verify::{VerifiedLog, VerifyOptions};
 use super::{
     checkpoint_key, keyset_pages, node_key, paged, stored_record, wait_until_grown, AppendOutcome,
     AppendRequest, Backend, CommandReceipt, EventStore, Growth, LedgerHead, LockedHead,
-    NewCheckpoint, NewCosignature, RecordRow, StoreError, StoredCheckpoint, StoredNode,
-    StoredRecord, READ_PAGE_RECORDS, RECORD_COLUMNS,
+    LogChunkSender, NewCheckpoint, NewCosignature, RecordRow, StoreError, StoredCheckpoint,
+    StoredNode, StoredRecord, READ_PAGE_RECORDS, RECORD_COLUMNS,
 };
 
 /// How long a writer waits for another writer's lock before giving up.
@@ -44,6 +44,8 @@ const CONNECTIONS_MAX: u32 = 8;
 pub struct SqliteStore {
     growth: Growth,
     pool: SqlitePool,
+    /// The database file, which `verify` opens again for its scan (`None` in memory).
+    file: Option<String>,
 }
 
 impl SqliteStore {
@@ -75,6 +77,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             pool,
             growth: Growth::default(),
+            file: (path != ":memory:").then(|| path.to_owned()),
         })
     }
 
@@ -238,6 +241,17 @@ impl EventStore for SqliteStore {
             tree_size: super::column_u64(tree_size, tree_size, "tree_size")?,
             head_hash: super::column_hash(&head_hash, tree_size, "head_hash")?,
         })
+    }
+
+    async fn scan_log(&self, to_check: LogChunkSender) -> Result<LedgerHead, StoreError> {
+        let Some(file) = self.file.clone() else {
+            return crate::verify::scan_log_streamed(self, to_check).await;
+        };
+        tokio::task::spawn_blocking(move || {
+            super::sqlite_scan::scan_log(&file, BUSY_TIMEOUT, &to_check)
+        })
+        .await
+        .expect("the scan does not panic")
     }
 
     async fn wait_for_growth(&self, tree_size: u64, timeout: Duration) -> Result<u64, StoreError> {
