@@ -80,6 +80,14 @@ pub fn scan_record(bytes: &[u8]) -> Option<ScannedRecord<'_>> {
     })
 }
 
+fn lower_hex_digit(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        _ => None,
+    }
+}
+
 struct Scan<'a> {
     bytes: &'a [u8],
     at: usize,
@@ -102,6 +110,11 @@ impl<'a> Scan<'a> {
         let start = self.at;
         let mut escaped = false;
         loop {
+            // Most bytes need no look: skip to the next quote, backslash or control byte.
+            let plain = self.bytes[self.at..]
+                .iter()
+                .position(|byte| *byte == b'"' || *byte == b'\\' || *byte < 0x20)?;
+            self.at += plain;
             let byte = self.peek()?;
             match byte {
                 b'"' => break,
@@ -117,11 +130,7 @@ impl<'a> Scan<'a> {
                             let digits = self.bytes.get(self.at + 1..self.at + 5)?;
                             let code = match digits {
                                 [b'0', b'0', high @ (b'0' | b'1'), low] => {
-                                    let low = match low {
-                                        b'0'..=b'9' => low - b'0',
-                                        b'a'..=b'f' => low - b'a' + 10,
-                                        _ => return None,
-                                    };
+                                    let low = lower_hex_digit(*low)?;
                                     (high - b'0') << 4 | low
                                 }
                                 _ => return None,
@@ -166,14 +175,10 @@ impl<'a> Scan<'a> {
 
     fn lower_hex_hash(&mut self) -> Option<Hash> {
         let hex = self.bytes.get(self.at..self.at + 64)?;
-        if !hex
-            .iter()
-            .all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
-        {
-            return None;
-        }
         let mut hash = [0_u8; 32];
-        hex::decode_to_slice(hex, &mut hash).ok()?;
+        for (byte, pair) in hash.iter_mut().zip(hex.chunks_exact(2)) {
+            *byte = lower_hex_digit(pair[0])? << 4 | lower_hex_digit(pair[1])?;
+        }
         self.at += 64;
         Some(Hash::from_bytes(hash))
     }
