@@ -9,9 +9,12 @@ use std::collections::HashMap;
 use aggregates::item::ItemEvent;
 use commands::Clock;
 use futures::TryStreamExt;
+use infra::credentials::SecretDigest;
 use infra::record::Record;
 use infra::store::{EventStore, StoreError, Stores};
-use infra::views::{BoardChoices, BoardCounts, BoardPosition, BoardSelection, BoardSort};
+use infra::views::{
+    BoardChoices, BoardCounts, BoardPageRead, BoardPosition, BoardSelection, BoardSort,
+};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -35,6 +38,10 @@ pub enum ReadError {
     /// A record could not be folded.
     #[error(transparent)]
     Fold(#[from] FoldError),
+    /// The bearer token the page was asked to confirm ([`BoardRequest::confirm_token`]) is
+    /// revoked or gone: nothing was read for it.
+    #[error("the credential is not valid")]
+    TokenGone,
     /// A stored record or projection row is unreadable: the database was changed behind the
     /// program's back, or a bug.
     #[error("{what} is unreadable: {reason}")]
@@ -200,6 +207,11 @@ pub struct BoardRequest {
     pub after: Option<BoardPosition>,
     /// At most this many items (at least 1).
     pub limit: u32,
+    /// A bearer token (its digest) that the caller took as valid without looking it up (a cached
+    /// lookup, [`crate::auth::TokenCache`]): a live page's statement reads whether it is still
+    /// stored and unrevoked, and the page fails with [`ReadError::TokenGone`] when it is not.
+    /// An as-of page reads no table, so it must not be asked with one.
+    pub confirm_token: Option<SecretDigest>,
 }
 
 impl BoardRequest {
@@ -301,8 +313,17 @@ const BOARD_PAGE_READS_MAX: usize = 3;
 /// (no row outside the page is loaded); as of a moment, the log is folded in memory and cut the
 /// same way.
 ///
+/// A live page shows every record committed before it was asked, by whichever process: the
+/// page's statement reads the log's head with the board's checkpoint, and only when the board is
+/// behind is it caught up ([`catch_up`]) and the page read again. So a current board costs one
+/// statement (plus the counts when they are not cached), whatever this process knows or missed.
+///
 /// # Errors
-/// [`ReadError`] when the log or the tables cannot be read.
+/// [`ReadError`] when the log or the tables cannot be read; [`ReadError::TokenGone`] when
+/// `request.confirm_token` turned out revoked or unknown.
+///
+/// # Panics
+/// When asked as of a moment with a `confirm_token` (there is no statement to confirm it).
 pub async fn board_page(
     stores: &Stores,
     at: ReadAt,
@@ -313,6 +334,10 @@ pub async fn board_page(
 ) -> Result<(BoardView, Option<BoardPosition>), ReadError> {
     let limit = usize::try_from(request.limit.max(1)).unwrap_or(usize::MAX);
     if at.as_of.is_some() {
+        assert!(
+            request.confirm_token.is_none(),
+            "an as-of board page reads no table to confirm a token by"
+        );
         let mut view =
             board_view(stores, at, time_zone, clock, |row| request.keeps_row(row)).await?;
         if request.overdue.is_some() || request.due_soon.is_some() {
@@ -326,37 +351,51 @@ pub async fn board_page(
         );
         return Ok((view, next));
     }
-    catch_up::<BoardProjection>(&*stores.events, &*stores.views).await?;
     let (today, now) = judged_at(at.now.unwrap_or_else(|| clock.now()), time_zone);
     let selection = request.selection(today);
-    let mut reads = 0;
-    let (mut stored, counts) = loop {
-        reads += 1;
-        let (checkpoint, stored) = stores
+    let read_page = || async {
+        let read: BoardPageRead = stores
             .views
             .board_page(
                 &selection,
                 request.after.as_ref(),
                 request.limit.saturating_add(1),
+                request.confirm_token.as_ref(),
             )
             .await?;
-        let cached = checkpoint
-            .zip(counts_cache)
-            .and_then(|(checkpoint, cache)| cache.get(&selection, checkpoint));
+        if read.token_live == Some(false) {
+            return Err(ReadError::TokenGone);
+        }
+        Ok::<_, ReadError>(read)
+    };
+    let mut read = read_page().await?;
+    if read.checkpoint < read.head {
+        // Behind what was committed before this statement: fold up to at least that head, and
+        // read the page again (it then reflects everything committed before it was asked).
+        catch_up::<BoardProjection>(&*stores.events, &*stores.views).await?;
+        read = read_page().await?;
+    }
+    let mut reads = 1;
+    let counts = loop {
+        let cached = counts_cache.and_then(|cache| cache.get(&selection, read.checkpoint));
         if let Some(counts) = cached {
-            break (stored, counts);
+            break counts;
         }
         let counts = stores.views.board_counts(&selection).await?;
-        if checkpoint.is_none_or(|checkpoint| checkpoint == counts.checkpoint) {
+        if counts.checkpoint == read.checkpoint {
             if let Some(cache) = counts_cache {
                 cache.put(&selection, counts);
             }
-            break (stored, counts);
+            break counts;
         }
         if reads == BOARD_PAGE_READS_MAX {
-            break (stored, counts);
+            break counts;
         }
+        // The board moved between the page and its counts: read both again.
+        reads += 1;
+        read = read_page().await?;
     };
+    let mut stored = read.rows;
     let has_more = stored.len() > limit;
     stored.truncate(limit);
     let next = stored.last().filter(|_| has_more).map(|row| BoardPosition {
@@ -369,7 +408,9 @@ pub async fn board_page(
 }
 
 /// The distinct statuses, kinds, leaders and lead units on the live board (of one deputy's
-/// items when given), for the board's filters.
+/// items when given), for the board's filters. Read right after a live [`board_page`], which
+/// brought the board up to what was committed before the request: the choices are read from the
+/// tables as they are then, so at least as current as that page, with no catch-up of their own.
 ///
 /// # Errors
 /// [`ReadError`] when the tables cannot be read.
@@ -377,7 +418,6 @@ pub async fn board_choices(
     stores: &Stores,
     deputy_id: Option<&str>,
 ) -> Result<BoardChoices, ReadError> {
-    catch_up::<BoardProjection>(&*stores.events, &*stores.views).await?;
     Ok(stores.views.board_choices(deputy_id).await?)
 }
 

@@ -11,6 +11,7 @@
 
 use async_trait::async_trait;
 
+use crate::credentials::SecretDigest;
 use crate::outbox::OutboxEntry;
 use crate::store::{PostgresStore, SqliteStore, StoreError};
 
@@ -188,6 +189,23 @@ pub struct BoardPageRow {
     pub sort_value: String,
 }
 
+/// A board page and what the same statement read beside it, all from one snapshot of the
+/// database: the board's checkpoint and the log's head (the page reflects every record committed
+/// before the statement began exactly when `checkpoint == head`), and whether a bearer token is
+/// still usable.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BoardPageRead {
+    /// Records folded into the board's rows (0 when it has never run).
+    pub checkpoint: u64,
+    /// Records in the log (`ledger_head.tree_size`).
+    pub head: u64,
+    /// For the token digest asked about: whether it is stored and not revoked (expiry is the
+    /// caller's to judge, with its clock). `None` when no token was asked about.
+    pub token_live: Option<bool>,
+    /// The page's rows, in order.
+    pub rows: Vec<BoardPageRow>,
+}
+
 /// The counts at the top of the board, over every row of a selection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct BoardCounts {
@@ -296,13 +314,17 @@ pub trait ViewStore: Send + Sync {
     /// holds the write lock throughout (`BEGIN IMMEDIATE`), so appends wait for the rebuild.
     async fn begin_rebuild(&self, projections: &[&str]) -> Result<Box<dyn Rebuild>, StoreError>;
     /// At most `limit` board rows of `selection` in its order, starting after `after`; with the
-    /// board's checkpoint read by the same statement (`None` when no row came back).
+    /// board's checkpoint, the log's head and, when `token` is given, whether that bearer token
+    /// is still stored and unrevoked, all read by the same statement (one round trip: a reader
+    /// that finds `checkpoint == head` needs no catch-up, and one holding a token it found valid
+    /// before needs no separate lookup to learn it was revoked since).
     async fn board_page(
         &self,
         selection: &BoardSelection,
         after: Option<&BoardPosition>,
         limit: u32,
-    ) -> Result<(Option<u64>, Vec<BoardPageRow>), StoreError>;
+        token: Option<&SecretDigest>,
+    ) -> Result<BoardPageRead, StoreError>;
 
     /// The counts over every board row of `selection`, with the checkpoint they reflect, in one
     /// statement (an aggregate over `board_rows`; no row is loaded).
@@ -576,23 +598,41 @@ macro_rules! view_store_impl {
                 selection: &BoardSelection,
                 after: Option<&BoardPosition>,
                 limit: u32,
-            ) -> Result<(Option<u64>, Vec<BoardPageRow>), StoreError> {
+                token: Option<&SecretDigest>,
+            ) -> Result<BoardPageRead, StoreError> {
                 let column = selection.sort.column();
-                let mut query = sqlx::QueryBuilder::<$database>::new(
-                    "SELECT (SELECT position FROM projection_checkpoints WHERE projection = 'board'), \
-                     b.item_id, p.body, b.",
-                );
-                query.push(column).push(concat!(
-                    " FROM board_rows b JOIN projection_rows p \
-                     ON p.projection = 'board' AND p.row_key = ",
-                    $item_id_as_row_key
-                ));
-                push_board_filters!(&mut query, selection);
                 let (beyond, order) = if selection.descending {
                     ("<", "DESC")
                 } else {
                     (">", "ASC")
                 };
+                // One row of the head (always there) left-joined to the page (maybe empty): the
+                // head, the checkpoint and the token are read even when no board row matches.
+                let mut query = sqlx::QueryBuilder::<$database>::new(
+                    "SELECT h.tree_size, \
+                     (SELECT position FROM projection_checkpoints WHERE projection = 'board'), ",
+                );
+                match token {
+                    Some(digest) => {
+                        query
+                            .push("(SELECT t.revoked_at IS NULL FROM api_tokens t WHERE t.secret_hash = ")
+                            .push_bind(digest.to_vec())
+                            .push(")");
+                    }
+                    None => {
+                        query.push("CAST(NULL AS BOOLEAN)");
+                    }
+                }
+                query
+                    .push(" AS token_live, page.item_id, page.body, page.sort_value \
+                           FROM ledger_head h LEFT JOIN (SELECT b.item_id, p.body, b.")
+                    .push(column)
+                    .push(concat!(
+                        " AS sort_value FROM board_rows b JOIN projection_rows p \
+                         ON p.projection = 'board' AND p.row_key = ",
+                        $item_id_as_row_key
+                    ));
+                push_board_filters!(&mut query, selection);
                 if let Some(after) = after {
                     // Keyset: strictly after the last row seen, in (column, item_id) order.
                     query
@@ -610,22 +650,45 @@ macro_rules! view_store_impl {
                 }
                 query
                     .push(format!(" ORDER BY b.{column} {order}, b.item_id {order} LIMIT "))
-                    .push_bind(i64::from(limit));
-                let rows: Vec<(Option<i64>, String, String, String)> =
-                    query.build_query_as().fetch_all(self.pool()).await?;
-                let checkpoint = match rows.first() {
-                    Some((position, _, _, _)) => Some(from_i64(position.unwrap_or(0))?),
-                    None => None,
+                    .push_bind(i64::from(limit))
+                    // The page's order again outside the join (a join promises none); at most
+                    // `limit` rows, already in order.
+                    .push(format!(
+                        ") page ON 1 = 1 WHERE h.id = 1 \
+                         ORDER BY page.sort_value {order}, page.item_id {order}"
+                    ));
+                #[allow(clippy::type_complexity)]
+                let joined: Vec<(
+                    i64,
+                    Option<i64>,
+                    Option<bool>,
+                    Option<String>,
+                    Option<String>,
+                    Option<String>,
+                )> = query.build_query_as().fetch_all(self.pool()).await?;
+                let Some((head, checkpoint, token_live, _, _, _)) = joined.first() else {
+                    return Err(StoreError::Corrupt {
+                        position: 0,
+                        reason: "the ledger's head row is missing".to_owned(),
+                    });
                 };
-                let rows = rows
+                let mut read = BoardPageRead {
+                    checkpoint: from_i64(checkpoint.unwrap_or(0))?,
+                    head: from_i64(*head)?,
+                    token_live: token.map(|_| token_live.unwrap_or(false)),
+                    rows: Vec::with_capacity(joined.len()),
+                };
+                read.rows = joined
                     .into_iter()
-                    .map(|(_, key, body, sort_value)| BoardPageRow {
-                        key,
-                        body,
-                        sort_value,
+                    .filter_map(|(_, _, _, key, body, sort_value)| {
+                        Some(BoardPageRow {
+                            key: key?,
+                            body: body?,
+                            sort_value: sort_value?,
+                        })
                     })
                     .collect();
-                Ok((checkpoint, rows))
+                Ok(read)
             }
 
             async fn board_counts(

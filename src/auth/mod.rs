@@ -18,7 +18,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use aggregates::actor::{Actor, Role};
-use infra::credentials::{CredentialStore, PasswordEntry, SessionEntry, TokenEntry};
+use infra::credentials::{CredentialStore, PasswordEntry, SecretDigest, SessionEntry, TokenEntry};
 use infra::store::StoreError;
 use jiff::{SignedDuration, Timestamp};
 
@@ -176,24 +176,115 @@ pub async fn token_principal(
     token: &str,
     now: Timestamp,
 ) -> Result<Principal, AuthError> {
-    if token.len() > SECRET_TEXT_BYTES_MAX || !token.starts_with(TOKEN_PREFIX) {
-        return Err(AuthError::Unknown);
-    }
-    let entry = store
-        .token(&digest(token))
-        .await?
-        .ok_or(AuthError::Unknown)?;
+    Ok(token_lookup(store, token, now).await?.0)
+}
+
+/// The principal a bearer token stands for at `now`, and when the token expires.
+///
+/// # Errors
+/// As [`token_principal`].
+pub async fn token_lookup(
+    store: &dyn CredentialStore,
+    token: &str,
+    now: Timestamp,
+) -> Result<(Principal, Timestamp), AuthError> {
+    token_digest_lookup(store, &token_digest(token)?, now).await
+}
+
+/// As [`token_lookup`], for the token whose text has this digest.
+///
+/// # Errors
+/// As [`token_principal`].
+pub async fn token_digest_lookup(
+    store: &dyn CredentialStore,
+    digest: &SecretDigest,
+    now: Timestamp,
+) -> Result<(Principal, Timestamp), AuthError> {
+    let entry = store.token(digest).await?.ok_or(AuthError::Unknown)?;
     if let Some(revoked_at) = entry.revoked_at {
         return Err(AuthError::Revoked(revoked_at));
     }
     if now >= entry.expires_at {
         return Err(AuthError::Expired(entry.expires_at));
     }
-    Ok(Principal {
+    let principal = Principal {
         person_id: entry.person_id,
         role: role_of(&entry.role)?,
         kind: CredentialKind::Token,
-    })
+    };
+    Ok((principal, entry.expires_at))
+}
+
+/// The digest a bearer token is stored by, if the text has a token's form.
+///
+/// # Errors
+/// [`AuthError::Unknown`] when it cannot be a token this program issued.
+pub fn token_digest(token: &str) -> Result<SecretDigest, AuthError> {
+    if token.len() > SECRET_TEXT_BYTES_MAX || !token.starts_with(TOKEN_PREFIX) {
+        return Err(AuthError::Unknown);
+    }
+    Ok(digest(token))
+}
+
+/// The token cache holds at most this many tokens; when full it is emptied and fills again.
+pub const TOKENS_CACHED_MAX: usize = 1_024;
+
+/// Bearer tokens found valid by a lookup, by digest: whom each stands for and until when. What it
+/// holds never goes stale (a token's person, role and expiry never change once issued); the one
+/// thing that can change, revocation, it does not know, so an entry may be used only by a read
+/// whose own statement confirms the token is still stored and unrevoked (the board page:
+/// [`crate::reading::BoardRequest::confirm_token`]). Revoking a token therefore takes effect at
+/// once, as without the cache: a request after the revocation committed is refused.
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    entries: std::sync::Mutex<std::collections::HashMap<SecretDigest, (Principal, Timestamp)>>,
+}
+
+impl TokenCache {
+    fn entries(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<SecretDigest, (Principal, Timestamp)>>
+    {
+        self.entries
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// The principal of a token looked up before, unless it has expired by `now` (then it is
+    /// forgotten, and a lookup answers why it no longer works).
+    pub fn get(&self, digest: &SecretDigest, now: Timestamp) -> Option<Principal> {
+        let mut entries = self.entries();
+        let (principal, expires_at) = entries.get(digest)?;
+        if now >= *expires_at {
+            entries.remove(digest);
+            return None;
+        }
+        Some(principal.clone())
+    }
+
+    /// Remembers a token a lookup found valid.
+    pub fn put(&self, digest: SecretDigest, principal: Principal, expires_at: Timestamp) {
+        let mut entries = self.entries();
+        if entries.len() >= TOKENS_CACHED_MAX {
+            entries.clear();
+        }
+        entries.insert(digest, (principal, expires_at));
+    }
+
+    /// Forgets a token (found revoked or gone).
+    pub fn forget(&self, digest: &SecretDigest) {
+        self.entries().remove(digest);
+    }
+
+    /// How many tokens it holds.
+    pub fn len(&self) -> usize {
+        self.entries().len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.entries().is_empty()
+    }
 }
 
 /// Sets a person's password and the roles it may log in as; ends their sessions.

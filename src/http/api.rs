@@ -12,7 +12,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{token_looked_up_again, ApiJson, ApiPath, ApiQuery, PageCaller};
 use super::AppState;
 use crate::auth::Principal;
 use crate::cursor::{self, CursorScope};
@@ -251,6 +251,7 @@ impl BoardQuery {
             descending,
             after,
             limit,
+            confirm_token: None,
         };
         Ok((request, scope))
     }
@@ -276,7 +277,7 @@ fn malformed(error: impl std::fmt::Display) -> ApiError {
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn board(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: PageCaller,
     ApiQuery(query): ApiQuery<BoardQuery>,
 ) -> Result<Json<BoardView>, ApiError> {
     let at = ReadAt::parse(
@@ -285,16 +286,43 @@ pub(crate) async fn board(
         &state.time_zone,
     )
     .map_err(malformed)?;
-    let (request, scope) = query.request(&principal)?;
-    let (mut view, next) = reading::board_page(
-        &state.stores,
-        at,
-        &state.time_zone,
-        &*state.clock,
-        &request,
-        Some(&state.board_counts),
-    )
-    .await?;
+    // A live page's statement confirms a cached token; an as-of page reads no table to do it by.
+    let caller = if at.as_of.is_some() {
+        PageCaller {
+            principal: caller.confirmed(&state).await?,
+            confirm_token: None,
+        }
+    } else {
+        caller
+    };
+    let (mut request, scope) = query.request(&caller.principal)?;
+    request.confirm_token = caller.confirm_token;
+    let read = |request: reading::BoardRequest| {
+        let state = &state;
+        async move {
+            reading::board_page(
+                &state.stores,
+                at,
+                &state.time_zone,
+                &*state.clock,
+                &request,
+                Some(&state.board_counts),
+            )
+            .await
+        }
+    };
+    let (mut view, next) = match read(request.clone()).await {
+        Err(reading::ReadError::TokenGone) => {
+            // Revoked (or gone) since it was cached: a lookup answers why, with 401. Should it
+            // still stand, the page is read again without the cache.
+            let digest = request.confirm_token.unwrap_or_default();
+            let principal = token_looked_up_again(&state, &digest).await?;
+            let (mut request, _) = query.request(&principal)?;
+            request.confirm_token = None;
+            read(request).await?
+        }
+        read => read?,
+    };
     view.page = Some(PageInfo {
         limit: request.limit,
         sort: scope.sort.name().to_owned(),

@@ -367,6 +367,7 @@ impl From<ReadError> for ApiError {
             ReadError::Store(error) | ReadError::Runner(RunnerError::Store(error)) => {
                 ApiError::from(error)
             }
+            ReadError::TokenGone => ApiError::Unauthenticated(error.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
     }

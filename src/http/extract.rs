@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use super::error::ApiError;
 use super::AppState;
 use crate::auth::{self, AuthError, Principal};
+use infra::credentials::SecretDigest;
 
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "huiyin_session";
@@ -173,6 +174,77 @@ impl FromRequestParts<AppState> for Principal {
         };
         parts.extensions.insert(principal.clone());
         Ok(principal)
+    }
+}
+
+/// Who is asking, for a read whose own statement re-checks a bearer token (a live board page):
+/// a token a lookup found valid before is taken from [`AppState::tokens`] without a lookup, with
+/// its digest in `confirm_token` for the read to confirm it is still stored and unrevoked. Any
+/// other credential is resolved as [`Principal`] is (and a token so looked up is cached).
+#[derive(Debug, Clone)]
+pub struct PageCaller {
+    /// Whom the credential stands for.
+    pub principal: Principal,
+    /// The digest of a cached token the read must confirm; `None` when it was looked up now.
+    pub confirm_token: Option<SecretDigest>,
+}
+
+impl PageCaller {
+    /// The principal, confirmed now by a lookup if it came from the cache: for a read that has
+    /// no statement of its own to confirm it by.
+    ///
+    /// # Errors
+    /// 401 when the token was revoked or is gone.
+    pub async fn confirmed(self, state: &AppState) -> Result<Principal, ApiError> {
+        match self.confirm_token {
+            None => Ok(self.principal),
+            Some(digest) => token_looked_up_again(state, &digest).await,
+        }
+    }
+}
+
+/// Looks a cached token up again after a read found it revoked or gone (or before a read that
+/// cannot confirm it): forgets it, and answers what a lookup says (the 401 that names why).
+///
+/// # Errors
+/// 401 when the token was revoked or is gone; 503/500 when the table cannot be read.
+pub async fn token_looked_up_again(
+    state: &AppState,
+    digest: &SecretDigest,
+) -> Result<Principal, ApiError> {
+    state.tokens.forget(digest);
+    let (principal, expires_at) =
+        auth::token_digest_lookup(&*state.stores.credentials, digest, state.clock.now()).await?;
+    state.tokens.put(*digest, principal.clone(), expires_at);
+    Ok(principal)
+}
+
+impl FromRequestParts<AppState> for PageCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+            let token = bearer_token(value)?;
+            let digest = auth::token_digest(token)?;
+            let now = state.clock.now();
+            if let Some(principal) = state.tokens.get(&digest, now) {
+                return Ok(PageCaller {
+                    principal,
+                    confirm_token: Some(digest),
+                });
+            }
+            let (principal, expires_at) =
+                auth::token_digest_lookup(&*state.stores.credentials, &digest, now).await?;
+            state.tokens.put(digest, principal.clone(), expires_at);
+            return Ok(PageCaller {
+                principal,
+                confirm_token: None,
+            });
+        }
+        Ok(PageCaller {
+            principal: Principal::from_request_parts(parts, state).await?,
+            confirm_token: None,
+        })
     }
 }
 

@@ -129,6 +129,8 @@ pub struct AppState {
     pub config: Arc<HttpConfig>,
     /// The board's counts of recent selections at the current checkpoint.
     pub board_counts: Arc<crate::reading::BoardCountsCache>,
+    /// Bearer tokens found valid before, for reads that confirm them in their own statement.
+    pub tokens: Arc<crate::auth::TokenCache>,
 }
 
 impl AppState {
@@ -147,6 +149,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             config: Arc::new(config),
             board_counts: Arc::default(),
+            tokens: Arc::default(),
         }
     }
 }

@@ -253,6 +253,7 @@ impl BoardFilter {
             descending: scope.descending,
             after,
             limit: reading::BOARD_PAGE_ITEMS_DEFAULT,
+            confirm_token: None,
         })
     }
 }

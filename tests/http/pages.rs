@@ -4,6 +4,12 @@
 //! summary included; cursors and limits are checked; a deputy sees only their items on every page.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use ::commands::{Clock, Ledger, Submitted};
+use aggregates::actor::{Actor, Role};
+use aggregates::rules::Rules;
+use infra::store::open_stores;
 
 use axum::http::StatusCode;
 use libtest_mimic::Trial;
@@ -38,6 +44,16 @@ pub fn trials() -> Vec<Trial> {
         "http",
         "a_deputy_sees_only_their_own_items_on_every_page",
         a_deputy_sees_only_their_own_items_on_every_page,
+    ));
+    trials.extend(on_both(
+        "http",
+        "a_board_page_shows_what_another_process_committed_before_it_was_asked",
+        a_board_page_shows_what_another_process_committed_before_it_was_asked,
+    ));
+    trials.extend(on_both(
+        "http",
+        "a_token_revoked_through_another_process_is_refused_on_the_next_page",
+        a_token_revoked_through_another_process_is_refused_on_the_next_page,
     ));
     trials
 }
@@ -422,4 +438,92 @@ async fn migration_0050_fills_an_existing_boards_columns_as_the_projection_write
         after_rebuild, written,
         "a rebuild's columns = the live projection's"
     );
+}
+
+/// The server's process knows nothing of what another process appends (no runner, no
+/// notification in this router): a page must still show it, since the page's own statement
+/// reads the log's head with the board. Each page is asked right after the other process's
+/// command returned, with a token the server has cached since the first page.
+async fn a_board_page_shows_what_another_process_committed_before_it_was_asked(db: Fresh) {
+    let api = Api::new(&db).await;
+    let cast = Cast::of(&api).await;
+    let deputy = api.token("d-9", Role::Deputy).await;
+    // The other process: its own connection pool (`db.store`) and its own ledger.
+    let elsewhere = Ledger::new(Arc::clone(&db.store), Rules::default(), api.clock.clone());
+    let liaison = Actor {
+        id: "liaison-01".to_owned(),
+        role: Role::Liaison,
+    };
+    for n in 0..3_u64 {
+        let all = api.get("/api/board?limit=2", Some(&cast.office)).await;
+        all.expect(StatusCode::OK, None);
+        assert_eq!(all.body["summary"]["total"], n);
+        let own = api.get("/api/board", Some(&deputy)).await;
+        own.expect(StatusCode::OK, None);
+        assert_eq!(ids(&own.body).len() as u64, n, "{:#}", own.body);
+        let item = format!("X-{n}");
+        let submitted = Submitted::parse(&file(&item, "d-9").to_string()).expect("command");
+        elsewhere
+            .execute(&submitted, &format!("{item}-file"), Some(&liaison))
+            .await
+            .expect("filed by the other process");
+        let all = api.get("/api/board?limit=2", Some(&cast.office)).await;
+        all.expect(StatusCode::OK, None);
+        assert_eq!(all.body["summary"]["total"], n + 1, "{:#}", all.body);
+        let own = api.get("/api/board", Some(&deputy)).await;
+        own.expect(StatusCode::OK, None);
+        assert!(ids(&own.body).contains(&item), "{:#}", own.body);
+        assert_eq!(own.body["summary"]["total"], n + 1, "{:#}", own.body);
+    }
+}
+
+/// A board page may take its token from the server's cache, but the page's own statement reads
+/// whether it is still unrevoked: a token revoked by another process (its own pool) is refused on
+/// the very next page, live or as of a moment.
+async fn a_token_revoked_through_another_process_is_refused_on_the_next_page(db: Fresh) {
+    let api = Api::new(&db).await;
+    let live = api.token("office-01", Role::CourtOffice).await;
+    let as_of = api.token("office-02", Role::CourtOffice).await;
+    for token in [&live, &as_of] {
+        // The first page looks the token up and caches it; the second uses the cache.
+        for _ in 0..2 {
+            api.get("/api/board", Some(token))
+                .await
+                .expect(StatusCode::OK, None);
+        }
+    }
+    let elsewhere = open_stores(&db.url)
+        .await
+        .expect("another process's stores");
+    for token in [&live, &as_of] {
+        let digest = huiyin::auth::secret::digest(token);
+        let stored = elsewhere
+            .credentials
+            .token(&digest)
+            .await
+            .expect("lookup")
+            .expect("stored");
+        assert!(elsewhere
+            .credentials
+            .revoke_token(&stored.token_id, api.clock.now())
+            .await
+            .expect("revoke"));
+    }
+    for path in ["/api/board", "/api/board?limit=1&sort=due"] {
+        let refused = api.get(path, Some(&live)).await;
+        refused.expect(StatusCode::UNAUTHORIZED, Some("unauthenticated"));
+        assert!(
+            refused.body["error"]["message"]
+                .as_str()
+                .is_some_and(|message| message.contains("revoked")),
+            "{:#}",
+            refused.body
+        );
+    }
+    api.get("/api/board?as_of=1", Some(&as_of))
+        .await
+        .expect(StatusCode::UNAUTHORIZED, Some("unauthenticated"));
+    api.get("/api/board", Some(&as_of))
+        .await
+        .expect(StatusCode::UNAUTHORIZED, Some("unauthenticated"));
 }

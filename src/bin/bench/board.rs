@@ -297,7 +297,9 @@ async fn sqlx_baseline(url: &str, clients: usize, seconds: u64) -> anyhow::Resul
                 let mut latencies = Vec::new();
                 while Instant::now() < until {
                     let sent = Instant::now();
-                    views.board_page(&selection, None, PAGE_ITEMS + 1).await?;
+                    views
+                        .board_page(&selection, None, PAGE_ITEMS + 1, None)
+                        .await?;
                     views.board_counts(&selection).await?;
                     latencies.push(sent.elapsed());
                 }
