@@ -479,36 +479,25 @@ async fn skip_history_passes_over_past_status_notices_and_later_events_are_told(
     // Assigned on 2024-03-05 (its assignment would be told to d-1 on two channels); on
     // 2024-04-10 no reminder is due yet (halfway is 2024-04-20).
     ok(&db, &lifecycle("2024-S-001")[..3]);
-    let refused = huiyin(
-        &db,
-        &[
+    let remind_at_ten = |extra: &[&str]| {
+        let mut args = vec![
             "--config",
-            &config,
+            config.as_str(),
             "remind",
             "--now",
             "2024-04-10T10:00:00+08:00",
             "--skip-history",
-            "--dry-run",
-        ],
-        "",
-    );
+        ];
+        args.extend_from_slice(extra);
+        huiyin(&db, &args, "")
+    };
+    let refused = remind_at_ten(&["--dry-run"]);
     assert_eq!(
         refused.status.code(),
         Some(2),
         "a dry run writes nothing: refused"
     );
-    let skipped = huiyin(
-        &db,
-        &[
-            "--config",
-            &config,
-            "remind",
-            "--now",
-            "2024-04-10T10:00:00+08:00",
-            "--skip-history",
-        ],
-        "",
-    );
+    let skipped = remind_at_ten(&[]);
     let stderr = String::from_utf8_lossy(&skipped.stderr);
     assert_eq!(skipped.status.code(), Some(0), "{stderr}");
     assert_eq!(
