@@ -13,7 +13,8 @@ use infra::credentials::SecretDigest;
 use infra::record::Record;
 use infra::store::{EventStore, StoreError, Stores};
 use infra::views::{
-    BoardChoices, BoardCounts, BoardPageRead, BoardPosition, BoardSelection, BoardSort,
+    BoardChoices, BoardCounts, BoardFilters, BoardPageRead, BoardPosition, BoardSelection,
+    BoardSort,
 };
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -185,20 +186,8 @@ pub const BOARD_PAGE_ITEMS_MAX: u32 = 1_000;
 /// Which page of the board: its filters, whose items, its order and where it starts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BoardRequest {
-    /// Only items naming this deputy (a deputy's board).
-    pub deputy_id: Option<String>,
-    /// Only this status.
-    pub status: Option<String>,
-    /// Only this kind.
-    pub kind: Option<String>,
-    /// Only this leader (by name).
-    pub leader: Option<String>,
-    /// Only this lead unit.
-    pub lead_unit: Option<String>,
-    /// Only overdue items, or only items that are not.
-    pub overdue: Option<bool>,
-    /// Only items due soon, or only items that are not.
-    pub due_soon: Option<bool>,
+    /// Which items (a deputy's board: `deputy_id` set).
+    pub filters: BoardFilters,
     /// The order.
     pub sort: BoardSort,
     /// Descending.
@@ -219,18 +208,23 @@ impl BoardRequest {
         let is = |wanted: &Option<String>, value: Option<&str>| {
             wanted.as_deref().is_none_or(|wanted| value == Some(wanted))
         };
-        self.deputy_id
+        let filters = &self.filters;
+        filters
+            .deputy_id
             .as_ref()
             .is_none_or(|deputy| row.deputy_ids.contains(deputy))
-            && is(&self.status, Some(&row.status))
-            && is(&self.kind, Some(&row.kind))
-            && is(&self.leader, row.leader.as_deref())
-            && is(&self.lead_unit, row.lead_unit.as_deref())
+            && is(&filters.status, Some(&row.status))
+            && is(&filters.kind, Some(&row.kind))
+            && is(&filters.leader, row.leader.as_deref())
+            && is(&filters.lead_unit, row.lead_unit.as_deref())
     }
 
     fn keeps_item(&self, item: &BoardItem) -> bool {
-        self.overdue.is_none_or(|wanted| item.overdue == wanted)
-            && self.due_soon.is_none_or(|wanted| item.due_soon == wanted)
+        let filters = &self.filters;
+        filters.overdue.is_none_or(|wanted| item.overdue == wanted)
+            && filters
+                .due_soon
+                .is_none_or(|wanted| item.due_soon == wanted)
     }
 
     fn selection(&self, today: Date) -> BoardSelection {
@@ -238,13 +232,7 @@ impl BoardRequest {
             .checked_add(jiff::Span::new().days(DUE_SOON_DAYS_MAX))
             .unwrap_or(today);
         BoardSelection {
-            deputy_id: self.deputy_id.clone(),
-            status: self.status.clone(),
-            kind: self.kind.clone(),
-            leader: self.leader.clone(),
-            lead_unit: self.lead_unit.clone(),
-            overdue: self.overdue,
-            due_soon: self.due_soon,
+            filters: self.filters.clone(),
             today: today.to_string(),
             due_soon_until: due_soon_until.to_string(),
             sort: self.sort,
@@ -340,7 +328,7 @@ pub async fn board_page(
         );
         let mut view =
             board_view(stores, at, time_zone, clock, |row| request.keeps_row(row)).await?;
-        if request.overdue.is_some() || request.due_soon.is_some() {
+        if request.filters.overdue.is_some() || request.filters.due_soon.is_some() {
             view.retain(|item| request.keeps_item(item));
         }
         let next = view.cut_page(

@@ -142,9 +142,10 @@ impl BoardSort {
     }
 }
 
-/// Which board rows: the filters of a board request, the day they are judged on, and the order.
+/// Which items a board shows: the filters of a board request, shared by the request
+/// (`huiyin::reading::BoardRequest`) and the selection the store reads ([`BoardSelection`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct BoardSelection {
+pub struct BoardFilters {
     /// Only items naming this deputy (a deputy's own board).
     pub deputy_id: Option<String>,
     /// Only this status.
@@ -159,6 +160,13 @@ pub struct BoardSelection {
     pub overdue: Option<bool>,
     /// Only items due soon (`true`), or only items that are not.
     pub due_soon: Option<bool>,
+}
+
+/// Which board rows: the filters of a board request, the day they are judged on, and the order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct BoardSelection {
+    /// Which items.
+    pub filters: BoardFilters,
     /// Today, `YYYY-MM-DD`: an awaited due date before it is overdue.
     pub today: String,
     /// The last day that is "due soon", `YYYY-MM-DD`.
@@ -371,17 +379,17 @@ macro_rules! push_board_filters {
         let query = $query;
         let selection: &BoardSelection = $selection;
         query.push(" WHERE 1 = 1");
-        if let Some(deputy_id) = &selection.deputy_id {
+        if let Some(deputy_id) = &selection.filters.deputy_id {
             query
                 .push(" AND b.item_id IN (SELECT item_id FROM board_deputies WHERE deputy_id = ")
                 .push_bind(deputy_id.clone())
                 .push(")");
         }
         for (column, wanted) in [
-            ("status", &selection.status),
-            ("kind", &selection.kind),
-            ("leader", &selection.leader),
-            ("lead_unit", &selection.lead_unit),
+            ("status", &selection.filters.status),
+            ("kind", &selection.filters.kind),
+            ("leader", &selection.filters.leader),
+            ("lead_unit", &selection.filters.lead_unit),
         ] {
             if let Some(wanted) = wanted {
                 query
@@ -392,7 +400,7 @@ macro_rules! push_board_filters {
             }
         }
         // Overdue: awaiting and the due date before today ('' — not awaiting — never is).
-        match selection.overdue {
+        match selection.filters.overdue {
             Some(true) => {
                 query
                     .push(" AND b.awaiting_due <> '' AND b.awaiting_due < ")
@@ -406,7 +414,7 @@ macro_rules! push_board_filters {
             }
             None => {}
         }
-        match selection.due_soon {
+        match selection.filters.due_soon {
             Some(true) => {
                 query
                     .push(" AND b.awaiting_due >= ")

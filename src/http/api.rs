@@ -240,13 +240,15 @@ impl BoardQuery {
             .transpose()
             .map_err(|error| ApiError::InvalidCursor(error.to_string()))?;
         let request = reading::BoardRequest {
-            deputy_id: (principal.role == Role::Deputy).then(|| principal.person_id.clone()),
-            status: self.status.clone(),
-            kind: self.kind.clone(),
-            leader: self.leader.clone(),
-            lead_unit: self.lead_unit.clone(),
-            overdue: self.overdue,
-            due_soon: self.due_soon,
+            filters: infra::views::BoardFilters {
+                deputy_id: (principal.role == Role::Deputy).then(|| principal.person_id.clone()),
+                status: self.status.clone(),
+                kind: self.kind.clone(),
+                leader: self.leader.clone(),
+                lead_unit: self.lead_unit.clone(),
+                overdue: self.overdue,
+                due_soon: self.due_soon,
+            },
             sort,
             descending,
             after,

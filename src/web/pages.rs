@@ -242,13 +242,15 @@ impl BoardFilter {
             .map(|text| cursor::decode(&scope, text))
             .transpose()?;
         Ok(reading::BoardRequest {
-            deputy_id: (principal.role == Role::Deputy).then(|| principal.person_id.clone()),
-            status: self.status.clone(),
-            kind: self.kind.clone(),
-            leader: self.leader.clone(),
-            lead_unit: self.lead_unit.clone(),
-            overdue: self.overdue,
-            due_soon: self.due_soon,
+            filters: infra::views::BoardFilters {
+                deputy_id: (principal.role == Role::Deputy).then(|| principal.person_id.clone()),
+                status: self.status.clone(),
+                kind: self.kind.clone(),
+                leader: self.leader.clone(),
+                lead_unit: self.lead_unit.clone(),
+                overdue: self.overdue,
+                due_soon: self.due_soon,
+            },
             sort: scope.sort,
             descending: scope.descending,
             after,
