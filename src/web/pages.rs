@@ -79,67 +79,23 @@ pub(crate) struct BoardFilter {
     kind: Option<String>,
     overdue: Option<bool>,
     due_soon: Option<bool>,
-    sort: Option<SortColumn>,
+    sort: Option<BoardSort>,
     descending: bool,
     /// The cursor of the page shown (`after=`); the first page when `None`.
     after: Option<String>,
 }
 
-/// The columns the board sorts by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SortColumn {
-    ItemId,
-    Kind,
-    Status,
-    LeadUnit,
-    Leader,
-    Due,
-    DaysLeft,
-    LastActivity,
-}
-
-impl SortColumn {
-    const ALL: [SortColumn; 8] = [
-        SortColumn::ItemId,
-        SortColumn::Kind,
-        SortColumn::Status,
-        SortColumn::LeadUnit,
-        SortColumn::Leader,
-        SortColumn::Due,
-        SortColumn::DaysLeft,
-        SortColumn::LastActivity,
-    ];
-
-    fn name(self) -> &'static str {
-        match self {
-            SortColumn::ItemId => "item_id",
-            SortColumn::Kind => "kind",
-            SortColumn::Status => "status",
-            SortColumn::LeadUnit => "lead_unit",
-            SortColumn::Leader => "leader",
-            SortColumn::Due => "due",
-            SortColumn::DaysLeft => "days_left",
-            SortColumn::LastActivity => "last_activity_at",
-        }
-    }
-
-    fn parse(text: &str) -> Option<SortColumn> {
-        SortColumn::ALL
-            .into_iter()
-            .find(|column| column.name() == text)
-    }
-
-    fn compare(self, a: &BoardItem, b: &BoardItem) -> std::cmp::Ordering {
-        match self {
-            SortColumn::ItemId => a.item_id.cmp(&b.item_id),
-            SortColumn::Kind => a.kind.cmp(&b.kind),
-            SortColumn::Status => a.status.cmp(&b.status),
-            SortColumn::LeadUnit => a.lead_unit.cmp(&b.lead_unit),
-            SortColumn::Leader => a.leader.cmp(&b.leader),
-            SortColumn::Due => a.due.cmp(&b.due),
-            SortColumn::DaysLeft => a.days_left.cmp(&b.days_left),
-            SortColumn::LastActivity => a.last_activity_at.cmp(&b.last_activity_at),
-        }
+/// The order of two board items by one sort column (an as-of board, sorted in memory).
+fn compare_by(column: BoardSort, a: &BoardItem, b: &BoardItem) -> std::cmp::Ordering {
+    match column {
+        BoardSort::ItemId => a.item_id.cmp(&b.item_id),
+        BoardSort::Kind => a.kind.cmp(&b.kind),
+        BoardSort::Status => a.status.cmp(&b.status),
+        BoardSort::LeadUnit => a.lead_unit.cmp(&b.lead_unit),
+        BoardSort::Leader => a.leader.cmp(&b.leader),
+        BoardSort::Due => a.due.cmp(&b.due),
+        BoardSort::DaysLeft => a.days_left.cmp(&b.days_left),
+        BoardSort::LastActivity => a.last_activity_at.cmp(&b.last_activity_at),
     }
 }
 
@@ -164,7 +120,7 @@ impl BoardFilter {
                 "kind" => filter.kind = text,
                 "overdue" => filter.overdue = flag(&value),
                 "due_soon" => filter.due_soon = flag(&value),
-                "sort" => filter.sort = SortColumn::parse(&value),
+                "sort" => filter.sort = BoardSort::parse(&value),
                 "dir" => filter.descending = value == "desc",
                 "after" => filter.after = text,
                 _ => {}
@@ -186,7 +142,7 @@ impl BoardFilter {
     }
 
     /// The query string of these filters with `sort` and `dir` replaced (empty values left out).
-    fn query(&self, sort: Option<SortColumn>, descending: bool) -> String {
+    fn query(&self, sort: Option<BoardSort>, descending: bool) -> String {
         let text = |value: &Option<String>| value.clone().unwrap_or_default();
         let yes_no = |value: Option<bool>| value.map(|v| v.to_string()).unwrap_or_default();
         let pairs = [
@@ -228,9 +184,7 @@ impl BoardFilter {
     }
 
     fn board_sort(&self) -> BoardSort {
-        self.sort
-            .and_then(|sort| BoardSort::parse(sort.name()))
-            .unwrap_or_default()
+        self.sort.unwrap_or_default()
     }
 
     /// The page of the board this query shows, as `principal` may see it.
@@ -314,7 +268,7 @@ async fn board_views(
     shown.retain(|item| filter.keeps(item));
     if let Some(column) = filter.sort {
         shown.items.sort_by(|a, b| {
-            let order = column.compare(a, b).then_with(|| a.item_id.cmp(&b.item_id));
+            let order = compare_by(column, a, b).then_with(|| a.item_id.cmp(&b.item_id));
             if filter.descending {
                 order.reverse()
             } else {
@@ -491,7 +445,7 @@ pub(crate) fn due_mark(lang: Lang, item: &BoardItem) -> Markup {
     }
 }
 
-fn sort_header(lang: Lang, filter: &BoardFilter, column: SortColumn, key: &str) -> Markup {
+fn sort_header(lang: Lang, filter: &BoardFilter, column: BoardSort, key: &str) -> Markup {
     let active = filter.sort == Some(column);
     let descending = active && !filter.descending;
     let arrow = match (active, filter.descending) {
@@ -517,19 +471,19 @@ fn board_table(lang: Lang, view: &BoardView, filter: &BoardFilter) -> Markup {
     html! {
         table id="board" {
             thead { tr {
-                (sort_header(lang, filter, SortColumn::ItemId, "col.item_id"))
+                (sort_header(lang, filter, BoardSort::ItemId, "col.item_id"))
                 th { (lang.t("col.title")) }
-                (sort_header(lang, filter, SortColumn::Kind, "col.kind"))
-                (sort_header(lang, filter, SortColumn::Status, "col.status"))
+                (sort_header(lang, filter, BoardSort::Kind, "col.kind"))
+                (sort_header(lang, filter, BoardSort::Status, "col.status"))
                 th { (lang.t("col.deputies")) }
-                (sort_header(lang, filter, SortColumn::LeadUnit, "col.lead_unit"))
-                (sort_header(lang, filter, SortColumn::Leader, "col.leader"))
-                (sort_header(lang, filter, SortColumn::Due, "col.due"))
-                (sort_header(lang, filter, SortColumn::DaysLeft, "col.days_left"))
+                (sort_header(lang, filter, BoardSort::LeadUnit, "col.lead_unit"))
+                (sort_header(lang, filter, BoardSort::Leader, "col.leader"))
+                (sort_header(lang, filter, BoardSort::Due, "col.due"))
+                (sort_header(lang, filter, BoardSort::DaysLeft, "col.days_left"))
                 th { (lang.t("col.flag")) }
                 th { (lang.t("col.class")) }
                 th { (lang.t("col.rating")) }
-                (sort_header(lang, filter, SortColumn::LastActivity, "col.last_activity_at"))
+                (sort_header(lang, filter, BoardSort::LastActivity, "col.last_activity_at"))
             } }
             tbody {
                 @for item in &view.items {
